@@ -1,0 +1,75 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#define SSDC_VERSION "0.1.0"
+
+static const char usage[] =
+    "usage: ssdc <command> [options]\n"
+    "\n"
+    "ssdc imports ONNX models into its own graph IR and runs them.\n"
+    "\n"
+    "commands:\n"
+    "  inspect MODEL.onnx                 opset, inputs/outputs, op histogram, parameters,\n"
+    "                                     FLOPs per sample, and the nodes ssdc cannot run\n"
+    "  run MODEL.onnx --input NAME=FILE.npy ... [--output-dir DIR]\n"
+    "                                     run a model on NumPy inputs; write DIR/OUTPUT.npy\n"
+    "                                     or print a summary of each output\n"
+    "  help                               this text\n"
+    "  version                            print the version\n"
+    "\n"
+    "Run 'ssdc <command> --help' for a command's options.\n"
+    "Exit status: 0 success, 1 error (bad file, unsupported model, ...), 2 bad usage.\n";
+
+int cli_error(const ssdc_error *err)
+{
+    fprintf(stderr, "ssdc: error: %s\n", err->msg);
+    return 1;
+}
+
+int cli_errorf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ssdc: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ssdc: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nsee 'ssdc %s --help'\n", cmd);
+    va_end(ap);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "inspect"))
+        return cli_inspect(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run"))
+        return cli_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("ssdc %s\n", SSDC_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "ssdc: unknown command '%s'\n\n%s", cmd, usage);
+    return 2;
+}

@@ -1,0 +1,633 @@
+#include "runtime/exec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/ops.h"
+#include "runtime/kernel.h"
+
+#define ARENA_ALIGN 64
+
+struct rt_plan {
+    const graph *g;
+    rt_options opt;
+    int *run_nodes;        /* nodes executed per run, in order */
+    int n_run;
+    bool *folded;          /* per node: evaluated at plan time */
+    graph_value *vals;     /* per tensor: concrete dtype/shape/data */
+    bool *is_const;        /* per tensor: value known at plan time */
+    void **owned;          /* per tensor: buffer owned by the plan (folded constants) */
+    size_t *scratch_off;   /* per run node (index into run_nodes) */
+    size_t *scratch_size;
+    uint8_t *arena;
+    graph_value *inputs_key;  /* shapes of the inputs planned for */
+    void **captured;          /* per graph input: copy of the value the plan depends on */
+    uint64_t runs;
+    rt_plan_stats stats;
+};
+
+static size_t align_up(size_t n)
+{
+    return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+}
+
+void rt_plan_free(rt_plan *p)
+{
+    if (!p)
+        return;
+    if (p->owned)
+        for (int t = 0; t < p->g->n_tensors; t++)
+            free(p->owned[t]);
+    if (p->captured)
+        for (int i = 0; i < p->g->n_inputs; i++)
+            free(p->captured[i]);
+    free(p->captured);
+    free(p->inputs_key);
+    free(p->owned);
+    free(p->run_nodes);
+    free(p->folded);
+    free(p->vals);
+    free(p->is_const);
+    free(p->scratch_off);
+    free(p->scratch_size);
+    free(p->arena);
+    free(p);
+}
+
+/* Lists every node ssdc cannot run, all at once. */
+static ssdc_status check_supported(const graph *g, ssdc_error *err)
+{
+    char list[768];
+    size_t pos = 0;
+    int bad = 0;
+    list[0] = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const graph_node *n = &g->nodes[i];
+        if (graph_op_schema_get(n->op) && rt_kernel_get(n->op))
+            continue;
+        if (bad++ < 8 && pos < sizeof list)
+            pos += (size_t)snprintf(list + pos, sizeof list - pos, "%s'%s' (%s%s%s)",
+                                    pos ? ", " : "", n->name, n->domain[0] ? n->domain : "",
+                                    n->domain[0] ? "::" : "", n->op_type);
+    }
+    if (!bad)
+        return SSDC_OK;
+    return ssdc_fail(err, SSDC_ERR_UNSUPPORTED, "%d node%s use%s ops ssdc cannot run: %s%s", bad,
+                     bad == 1 ? "" : "s", bad == 1 ? "s" : "", list, bad > 8 ? ", ..." : "");
+}
+
+static ssdc_status bind_inputs(rt_plan *p, const graph_value *inputs, ssdc_error *err)
+{
+    const graph *g = p->g;
+    for (int i = 0; i < g->n_inputs; i++) {
+        const graph_tensor *t = &g->tensors[g->inputs[i]];
+        const graph_value *v = &inputs[i];
+        if (t->dtype != GRAPH_DT_UNDEFINED && v->dtype != t->dtype)
+            return ssdc_fail(err, SSDC_ERR_SHAPE, "input '%s': expected dtype %s, got %s",
+                             t->name, graph_dtype_name(t->dtype), graph_dtype_name(v->dtype));
+        if (!graph_dtype_supported(v->dtype))
+            return ssdc_fail(err, SSDC_ERR_UNSUPPORTED, "input '%s': dtype %s is not supported",
+                             t->name, graph_dtype_name(v->dtype));
+        bool ok = t->shape.rank < 0 || t->shape.rank == v->rank;
+        for (int d = 0; ok && d < v->rank; d++)
+            if (v->dims[d] < 0 || (t->shape.rank >= 0 && t->shape.dims[d] >= 0 &&
+                                   t->shape.dims[d] != v->dims[d]))
+                ok = false;
+        if (v->rank < 0 || v->rank > GRAPH_MAX_RANK)
+            ok = false;
+        if (!ok) {
+            char want[160], got[160];
+            graph_shape gs;
+            graph_shape_init(&gs, v->rank < 0 ? 0 : v->rank, v->dims);
+            graph_shape_format(&t->shape, want, sizeof want);
+            graph_shape_format(&gs, got, sizeof got);
+            return ssdc_fail(err, SSDC_ERR_SHAPE, "input '%s': expected shape %s, got %s",
+                             t->name, want, got);
+        }
+        graph_value *pv = &p->vals[g->inputs[i]];
+        graph_value_set_shape(pv, v->dtype, v->rank, v->dims);
+        pv->data = v->data;
+    }
+    return SSDC_OK;
+}
+
+typedef struct {
+    size_t size;
+    int start, end;   /* run positions, inclusive */
+    size_t offset;
+    int tensor;       /* -1 for scratch */
+    int run_pos;      /* for scratch: its node position */
+} block;
+
+static int block_cmp(const void *a, const void *b)
+{
+    const block *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size < y->size ? 1 : -1;
+    if (x->start != y->start)
+        return x->start - y->start;
+    return x->tensor - y->tensor;
+}
+
+/* Greedy by size: each block takes the lowest offset that does not overlap a
+ * placed block whose lifetime intersects its own. */
+static size_t place_blocks(block *b, int nb)
+{
+    qsort(b, (size_t)nb, sizeof *b, block_cmp);
+    size_t total = 0;
+    size_t *cand = malloc((size_t)(nb + 1) * sizeof *cand);
+    for (int i = 0; i < nb; i++) {
+        size_t best = 0;
+        /* try offset 0 and the end of every conflicting placed block */
+        int nc = 0;
+        cand[nc++] = 0;
+        for (int j = 0; j < i; j++)
+            if (b[j].start <= b[i].end && b[i].start <= b[j].end)
+                cand[nc++] = b[j].offset + b[j].size;
+        best = (size_t)-1;
+        for (int c = 0; c < nc; c++) {
+            size_t off = cand[c];
+            if (off >= best)
+                continue;
+            bool fits = true;
+            for (int j = 0; j < i && fits; j++)
+                if (b[j].start <= b[i].end && b[i].start <= b[j].end &&
+                    off < b[j].offset + b[j].size && b[j].offset < off + b[i].size)
+                    fits = false;
+            if (fits)
+                best = off;
+        }
+        b[i].offset = best;
+        if (best + b[i].size > total)
+            total = best + b[i].size;
+    }
+    free(cand);
+    return total;
+}
+
+static void input_views(const rt_plan *p, const graph_node *n, graph_value *in, graph_value *out)
+{
+    for (int i = 0; i < n->n_inputs; i++) {
+        if (n->inputs[i] < 0)
+            memset(&in[i], 0, sizeof in[i]);
+        else
+            in[i] = p->vals[n->inputs[i]];
+    }
+    for (int i = 0; i < n->n_outputs; i++) {
+        if (n->outputs[i] < 0)
+            memset(&out[i], 0, sizeof out[i]);
+        else
+            out[i] = p->vals[n->outputs[i]];
+    }
+}
+
+ssdc_status rt_plan_create(const graph *g, const graph_value *inputs, const rt_options *opt,
+                           rt_plan **out, ssdc_error *err)
+{
+    *out = NULL;
+    ssdc_status st = check_supported(g, err);
+    if (st)
+        return st;
+    int nn = g->n_nodes, nt = g->n_tensors;
+    rt_plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory planning");
+    p->g = g;
+    if (opt)
+        p->opt = *opt;
+    if (p->opt.memory_limit <= 0)
+        p->opt.memory_limit = SSDC_DEFAULT_MEMORY_LIMIT;
+    size_t n1 = (size_t)(nn ? nn : 1), t1 = (size_t)(nt ? nt : 1);
+    size_t i1 = (size_t)(g->n_inputs ? g->n_inputs : 1);
+    int *order = malloc(n1 * sizeof *order);
+    p->run_nodes = malloc(n1 * sizeof *p->run_nodes);
+    p->folded = calloc(n1, sizeof *p->folded);
+    p->vals = calloc(t1, sizeof *p->vals);
+    p->is_const = calloc(t1, sizeof *p->is_const);
+    p->owned = calloc(t1, sizeof *p->owned);
+    p->scratch_off = calloc(n1, sizeof *p->scratch_off);
+    p->scratch_size = calloc(n1, sizeof *p->scratch_size);
+    p->inputs_key = calloc(i1, sizeof *p->inputs_key);
+    p->captured = calloc(i1, sizeof *p->captured);
+    int max_io = 1;
+    for (int i = 0; i < nn; i++) {
+        if (g->nodes[i].n_inputs > max_io)
+            max_io = g->nodes[i].n_inputs;
+        if (g->nodes[i].n_outputs > max_io)
+            max_io = g->nodes[i].n_outputs;
+    }
+    graph_dtype *idt = malloc((size_t)max_io * sizeof *idt);
+    graph_shape *ish = malloc((size_t)max_io * sizeof *ish);
+    const graph_value **ival = malloc((size_t)max_io * sizeof *ival);
+    graph_dtype *odt = malloc((size_t)max_io * sizeof *odt);
+    graph_shape *osh = malloc((size_t)max_io * sizeof *osh);
+    graph_value *vin = malloc((size_t)max_io * sizeof *vin);
+    graph_value *vout = malloc((size_t)max_io * sizeof *vout);
+    int *first_def = malloc(t1 * sizeof *first_def);
+    int *last_use = malloc(t1 * sizeof *last_use);
+    block *blocks = NULL;
+    if (!order || !p->run_nodes || !p->folded || !p->vals || !p->is_const || !p->owned ||
+        !p->scratch_off || !p->scratch_size || !p->inputs_key || !p->captured || !idt || !ish ||
+        !ival || !odt || !osh || !vin || !vout || !first_def || !last_use) {
+        st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory planning");
+        goto done;
+    }
+    if ((st = graph_topo_order(g, order, err)))
+        goto done;
+    if ((st = bind_inputs(p, inputs, err)))
+        goto done;
+    for (int i = 0; i < g->n_inputs; i++)
+        p->inputs_key[i] = p->vals[g->inputs[i]];
+    for (int t = 0; t < nt; t++) {
+        const graph_tensor *tt = &g->tensors[t];
+        if (tt->kind == GRAPH_TENSOR_INITIALIZER) {
+            graph_value_set_shape(&p->vals[t], tt->dtype, tt->shape.rank, tt->shape.dims);
+            p->vals[t].data = tt->data;
+            p->is_const[t] = true;
+        }
+    }
+
+    int64_t const_bytes = 0;
+    for (int k = 0; k < nn; k++) {
+        int ni = order[k];
+        const graph_node *n = &g->nodes[ni];
+        const graph_op_schema *s = graph_op_schema_get(n->op);
+        const rt_kernel *kern = rt_kernel_get(n->op);
+        bool all_const = true;
+        for (int i = 0; i < n->n_inputs; i++) {
+            int t = n->inputs[i];
+            if (t < 0) {
+                idt[i] = GRAPH_DT_UNDEFINED;
+                graph_shape_unknown(&ish[i]);
+                ival[i] = NULL;
+                continue;
+            }
+            const graph_value *v = &p->vals[t];
+            idt[i] = v->dtype;
+            graph_shape_init(&ish[i], v->rank, v->dims);
+            ival[i] = p->is_const[t] ? v : NULL;
+            if (!ival[i] && (s->value_inputs >> i & 1u) &&
+                g->tensors[t].kind == GRAPH_TENSOR_INPUT && v->data) {
+                /* the plan depends on this caller-fed value: keep a copy */
+                for (int gi = 0; gi < g->n_inputs; gi++) {
+                    if (g->inputs[gi] != t || p->captured[gi])
+                        continue;
+                    size_t bytes = graph_value_bytes(v);
+                    p->captured[gi] = malloc(bytes ? bytes : 1);
+                    if (!p->captured[gi]) {
+                        st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory planning");
+                        goto done;
+                    }
+                    memcpy(p->captured[gi], v->data, bytes);
+                }
+                ival[i] = v;
+            }
+            if (!ival[i])
+                all_const = false;
+        }
+        if ((st = graph_infer_node(g, n, idt, ish, ival, odt, osh, err)))
+            goto done;
+        for (int o = 0; o < n->n_outputs; o++) {
+            int t = n->outputs[o];
+            if (t < 0)
+                continue;
+            int64_t numel;
+            if (!graph_shape_is_static(&osh[o])) {
+                char buf[160];
+                graph_shape_format(&osh[o], buf, sizeof buf);
+                st = ssdc_fail(err, SSDC_ERR_SHAPE,
+                               "node '%s' (%s): cannot determine the shape of output '%s' "
+                               "(got %s); it depends on values known only at run time",
+                               n->name, n->op_type, g->tensors[t].name, buf);
+                goto done;
+            }
+            if ((st = graph_shape_numel(&osh[o], &numel, err))) {
+                ssdc_error_prefix(err, "node '%s' (%s): output '%s'", n->name, n->op_type,
+                                  g->tensors[t].name);
+                goto done;
+            }
+            if (!graph_dtype_supported(odt[o])) {
+                st = ssdc_fail(err, SSDC_ERR_UNSUPPORTED, "node '%s' (%s): output '%s' has dtype %s",
+                               n->name, n->op_type, g->tensors[t].name, graph_dtype_name(odt[o]));
+                goto done;
+            }
+            graph_value_set_shape(&p->vals[t], odt[o], osh[o].rank, osh[o].dims);
+        }
+        bool foldable = (all_const || s->shape_only) && n->op != GRAPH_OP_DROPOUT;
+        if (!foldable) {
+            p->run_nodes[p->n_run++] = ni;
+            continue;
+        }
+        /* evaluate now: the outputs become plan constants */
+        p->folded[ni] = true;
+        for (int o = 0; o < n->n_outputs; o++) {
+            int t = n->outputs[o];
+            if (t < 0)
+                continue;
+            size_t bytes = graph_value_bytes(&p->vals[t]);
+            const_bytes += (int64_t)bytes;
+            if (const_bytes > p->opt.memory_limit) {
+                st = ssdc_fail(err, SSDC_ERR_LIMIT,
+                               "node '%s' (%s): constant outputs exceed the memory limit of %lld "
+                               "bytes",
+                               n->name, n->op_type, (long long)p->opt.memory_limit);
+                goto done;
+            }
+            p->owned[t] = malloc(bytes ? bytes : 1);
+            if (!p->owned[t]) {
+                st = ssdc_fail(err, SSDC_ERR_NOMEM, "node '%s' (%s): out of memory", n->name,
+                               n->op_type);
+                goto done;
+            }
+            p->vals[t].data = p->owned[t];
+            p->is_const[t] = true;
+        }
+        input_views(p, n, vin, vout);
+        size_t sbytes = kern->scratch ? kern->scratch(n, vin, n->n_inputs, vout, n->n_outputs) : 0;
+        void *scratch = sbytes ? aligned_alloc(ARENA_ALIGN, align_up(sbytes)) : NULL;
+        if (sbytes && !scratch) {
+            st = ssdc_fail(err, SSDC_ERR_NOMEM, "node '%s' (%s): out of memory", n->name, n->op_type);
+            goto done;
+        }
+        rt_kernel_ctx ctx = {.g = g, .node = n, .node_index = ni, .seed = p->opt.seed,
+                             .training = p->opt.training, .scratch = scratch,
+                             .scratch_bytes = sbytes};
+        st = kern->forward(&ctx, vin, n->n_inputs, vout, n->n_outputs, err);
+        free(scratch);
+        if (st)
+            goto done;
+    }
+    p->stats.constant_bytes = (size_t)const_bytes;
+
+    /* lifetimes over run positions */
+    for (int t = 0; t < nt; t++) {
+        first_def[t] = -1;
+        last_use[t] = -1;
+    }
+    for (int r = 0; r < p->n_run; r++) {
+        const graph_node *n = &g->nodes[p->run_nodes[r]];
+        for (int i = 0; i < n->n_inputs; i++)
+            if (n->inputs[i] >= 0)
+                last_use[n->inputs[i]] = r;
+        for (int o = 0; o < n->n_outputs; o++)
+            if (n->outputs[o] >= 0) {
+                first_def[n->outputs[o]] = r;
+                if (last_use[n->outputs[o]] < r)
+                    last_use[n->outputs[o]] = r;
+            }
+    }
+    for (int i = 0; i < g->n_outputs; i++)
+        last_use[g->outputs[i]] = p->n_run;
+    blocks = malloc((size_t)(nt + p->n_run + 1) * sizeof *blocks);
+    if (!blocks) {
+        st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory planning");
+        goto done;
+    }
+    int nb = 0;
+    for (int t = 0; t < nt; t++) {
+        if (first_def[t] < 0 || p->is_const[t])
+            continue;
+        size_t bytes = align_up(graph_value_bytes(&p->vals[t]));
+        p->stats.sum_tensor_bytes += bytes;
+        blocks[nb++] = (block){.size = bytes ? bytes : ARENA_ALIGN, .start = first_def[t],
+                               .end = last_use[t], .tensor = t, .run_pos = -1};
+    }
+    for (int r = 0; r < p->n_run; r++) {
+        int ni = p->run_nodes[r];
+        const graph_node *n = &g->nodes[ni];
+        const rt_kernel *kern = rt_kernel_get(n->op);
+        if (!kern->scratch)
+            continue;
+        input_views(p, n, vin, vout);
+        size_t sbytes = kern->scratch(n, vin, n->n_inputs, vout, n->n_outputs);
+        if (!sbytes)
+            continue;
+        if ((int64_t)sbytes > p->opt.memory_limit) {
+            st = ssdc_fail(err, SSDC_ERR_LIMIT,
+                           "node '%s' (%s): scratch of %zu bytes exceeds the memory limit",
+                           n->name, n->op_type, sbytes);
+            goto done;
+        }
+        p->scratch_size[r] = sbytes;
+        blocks[nb++] = (block){.size = align_up(sbytes), .start = r, .end = r, .tensor = -1,
+                               .run_pos = r};
+    }
+    /* peak of simultaneously live bytes */
+    for (int r = 0; r <= p->n_run; r++) {
+        size_t live = 0;
+        for (int b = 0; b < nb; b++)
+            if (blocks[b].start <= r && r <= blocks[b].end)
+                live += blocks[b].size;
+        if (live > p->stats.peak_live_bytes)
+            p->stats.peak_live_bytes = live;
+    }
+    size_t arena_bytes = place_blocks(blocks, nb);
+    if ((int64_t)arena_bytes + const_bytes > p->opt.memory_limit) {
+        st = ssdc_fail(err, SSDC_ERR_LIMIT,
+                       "running this model needs %zu bytes, more than the memory limit of %lld "
+                       "bytes",
+                       arena_bytes + (size_t)const_bytes, (long long)p->opt.memory_limit);
+        goto done;
+    }
+    p->stats.arena_bytes = arena_bytes;
+    p->arena = aligned_alloc(ARENA_ALIGN, arena_bytes ? arena_bytes : ARENA_ALIGN);
+    if (!p->arena) {
+        st = ssdc_fail(err, SSDC_ERR_NOMEM, "cannot allocate the %zu-byte arena", arena_bytes);
+        goto done;
+    }
+    for (int b = 0; b < nb; b++) {
+        if (blocks[b].tensor >= 0)
+            p->vals[blocks[b].tensor].data = p->arena + blocks[b].offset;
+        else
+            p->scratch_off[blocks[b].run_pos] = blocks[b].offset;
+    }
+done:
+    free(order), free(idt), free(ish), free(ival), free(odt), free(osh), free(vin), free(vout);
+    free(first_def), free(last_use), free(blocks);
+    if (st) {
+        rt_plan_free(p);
+        return st;
+    }
+    *out = p;
+    return SSDC_OK;
+}
+
+bool rt_plan_matches(const rt_plan *p, const graph_value *inputs)
+{
+    const graph *g = p->g;
+    for (int i = 0; i < g->n_inputs; i++) {
+        const graph_value *a = &p->inputs_key[i], *b = &inputs[i];
+        if (a->dtype != b->dtype || a->rank != b->rank)
+            return false;
+        for (int d = 0; d < a->rank; d++)
+            if (a->dims[d] != b->dims[d])
+                return false;
+        if (p->captured[i] && memcmp(p->captured[i], b->data, graph_value_bytes(b)) != 0)
+            return false;
+    }
+    return true;
+}
+
+ssdc_status rt_plan_run(rt_plan *p, const graph_value *inputs, ssdc_error *err)
+{
+    const graph *g = p->g;
+    if (!rt_plan_matches(p, inputs))
+        return ssdc_fail(err, SSDC_ERR_SHAPE, "inputs do not have the shapes the plan was made for");
+    for (int i = 0; i < g->n_inputs; i++)
+        p->vals[g->inputs[i]].data = inputs[i].data;
+    int max_io = 1;
+    for (int r = 0; r < p->n_run; r++) {
+        const graph_node *n = &g->nodes[p->run_nodes[r]];
+        if (n->n_inputs > max_io)
+            max_io = n->n_inputs;
+        if (n->n_outputs > max_io)
+            max_io = n->n_outputs;
+    }
+    graph_value stack_in[16], stack_out[16];
+    graph_value *vin = stack_in, *vout = stack_out;
+    if (max_io > 16) {
+        vin = malloc((size_t)max_io * sizeof *vin);
+        vout = malloc((size_t)max_io * sizeof *vout);
+        if (!vin || !vout) {
+            free(vin), free(vout);
+            return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+        }
+    }
+    ssdc_status st = SSDC_OK;
+    for (int r = 0; r < p->n_run && !st; r++) {
+        int ni = p->run_nodes[r];
+        const graph_node *n = &g->nodes[ni];
+        input_views(p, n, vin, vout);
+        rt_kernel_ctx ctx = {.g = g, .node = n, .node_index = ni, .seed = p->opt.seed,
+                             .step = p->runs, .training = p->opt.training,
+                             .scratch = p->scratch_size[r] ? p->arena + p->scratch_off[r] : NULL,
+                             .scratch_bytes = p->scratch_size[r]};
+        st = rt_kernel_get(n->op)->forward(&ctx, vin, n->n_inputs, vout, n->n_outputs, err);
+    }
+    p->runs++;
+    if (vin != stack_in) {
+        free(vin);
+        free(vout);
+    }
+    return st;
+}
+
+const graph_value *rt_plan_output(const rt_plan *p, int i)
+{
+    if (i < 0 || i >= p->g->n_outputs)
+        return NULL;
+    return &p->vals[p->g->outputs[i]];
+}
+
+const graph_value *rt_plan_tensor(const rt_plan *p, int tensor)
+{
+    if (tensor < 0 || tensor >= p->g->n_tensors)
+        return NULL;
+    return &p->vals[tensor];
+}
+
+bool rt_plan_node_folded(const rt_plan *p, int node)
+{
+    return node >= 0 && node < p->g->n_nodes && p->folded[node];
+}
+
+int64_t rt_plan_node_flops(const rt_plan *p, int node)
+{
+    const graph *g = p->g;
+    if (node < 0 || node >= g->n_nodes || p->folded[node])
+        return 0;
+    const graph_node *n = &g->nodes[node];
+    const graph_op_schema *s = graph_op_schema_get(n->op);
+    enum { MAX_IO = 64 };
+    if (!s || n->n_inputs > MAX_IO || n->n_outputs > MAX_IO)
+        return 0;
+    graph_dtype idt[MAX_IO], odt[MAX_IO];
+    graph_shape ish[MAX_IO], osh[MAX_IO];
+    const graph_value *ival[MAX_IO];
+    for (int i = 0; i < n->n_inputs; i++) {
+        int t = n->inputs[i];
+        ival[i] = t >= 0 && p->is_const[t] ? &p->vals[t] : NULL;
+        idt[i] = t >= 0 ? p->vals[t].dtype : GRAPH_DT_UNDEFINED;
+        if (t >= 0)
+            graph_shape_init(&ish[i], p->vals[t].rank, p->vals[t].dims);
+        else
+            graph_shape_unknown(&ish[i]);
+    }
+    int64_t total = 0;
+    for (int o = 0; o < n->n_outputs; o++) {
+        int t = n->outputs[o];
+        odt[o] = t >= 0 ? p->vals[t].dtype : GRAPH_DT_UNDEFINED;
+        if (t >= 0) {
+            graph_shape_init(&osh[o], p->vals[t].rank, p->vals[t].dims);
+            if (o == 0)
+                total = p->vals[t].numel;
+        } else {
+            graph_shape_unknown(&osh[o]);
+        }
+    }
+    if (!s->flops)
+        return total;
+    graph_infer_ctx c = {.g = g, .node = n, .n_in = n->n_inputs, .in_dtype = idt,
+                         .in_shape = ish, .in_value = ival, .n_out = n->n_outputs,
+                         .out_dtype = odt, .out_shape = osh};
+    return s->flops(&c);
+}
+
+void rt_plan_get_stats(const rt_plan *p, rt_plan_stats *s)
+{
+    *s = p->stats;
+}
+
+/* ---- session ---- */
+
+struct rt_session {
+    const graph *g;
+    rt_options opt;
+    rt_plan *plan;
+};
+
+ssdc_status rt_session_create(const graph *g, const rt_options *opt, rt_session **out,
+                              ssdc_error *err)
+{
+    rt_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+    s->g = g;
+    if (opt)
+        s->opt = *opt;
+    *out = s;
+    return SSDC_OK;
+}
+
+void rt_session_free(rt_session *s)
+{
+    if (!s)
+        return;
+    rt_plan_free(s->plan);
+    free(s);
+}
+
+ssdc_status rt_session_run(rt_session *s, const graph_value *inputs, ssdc_error *err)
+{
+    if (!s->plan || !rt_plan_matches(s->plan, inputs)) {
+        uint64_t runs = s->plan ? s->plan->runs : 0;
+        rt_plan_free(s->plan);
+        s->plan = NULL;
+        ssdc_status st = rt_plan_create(s->g, inputs, &s->opt, &s->plan, err);
+        if (st)
+            return st;
+        s->plan->runs = runs;
+    }
+    return rt_plan_run(s->plan, inputs, err);
+}
+
+const graph_value *rt_session_output(const rt_session *s, int i)
+{
+    return s->plan ? rt_plan_output(s->plan, i) : NULL;
+}
+
+rt_plan *rt_session_plan(rt_session *s)
+{
+    return s->plan;
+}

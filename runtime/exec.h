@@ -1,0 +1,61 @@
+/* The forward executor.
+ *
+ * A plan is made once for concrete input shapes: constant subgraphs (shape
+ * arithmetic) are evaluated, every tensor gets a concrete shape, and all
+ * intermediate tensors and kernel scratch are placed into one arena by their
+ * lifetimes.  Running the plan does no allocation. */
+#ifndef SSDC_RUNTIME_EXEC_H
+#define SSDC_RUNTIME_EXEC_H
+
+#include "graph/graph.h"
+
+typedef struct {
+    uint64_t seed;          /* Dropout masks; default 0 */
+    bool training;          /* Dropout active even without training_mode input */
+    int64_t memory_limit;   /* bytes for the arena + folded constants; 0 = default */
+} rt_options;
+
+typedef struct rt_plan rt_plan;
+
+/* Plans g for the given inputs (one per g->inputs, same order; data is read
+ * only when a shape depends on an input's value).  g must be validated. */
+ssdc_status rt_plan_create(const graph *g, const graph_value *inputs, const rt_options *opt,
+                           rt_plan **out, ssdc_error *err);
+void rt_plan_free(rt_plan *p);
+
+/* True when inputs have the shapes (and, where the plan depends on them, the
+ * values) the plan was made for. */
+bool rt_plan_matches(const rt_plan *p, const graph_value *inputs);
+
+/* Runs the plan.  Outputs stay valid until the next run or free. */
+ssdc_status rt_plan_run(rt_plan *p, const graph_value *inputs, ssdc_error *err);
+const graph_value *rt_plan_output(const rt_plan *p, int i);
+
+/* Concrete value of any tensor after planning (constants) / running. */
+const graph_value *rt_plan_tensor(const rt_plan *p, int tensor);
+/* Whether node i is evaluated at plan time (constant) rather than per run. */
+bool rt_plan_node_folded(const rt_plan *p, int node);
+
+/* Floating-point operations of node i with the planned shapes (schema flops,
+ * or one per output element); 0 for nodes folded at plan time. */
+int64_t rt_plan_node_flops(const rt_plan *p, int node);
+
+/* Memory figures of the plan. */
+typedef struct {
+    size_t arena_bytes;        /* planned arena (intermediates + scratch) */
+    size_t sum_tensor_bytes;   /* sum of all intermediate tensors if unshared */
+    size_t peak_live_bytes;    /* max bytes simultaneously live */
+    size_t constant_bytes;     /* folded constants */
+} rt_plan_stats;
+void rt_plan_get_stats(const rt_plan *p, rt_plan_stats *s);
+
+/* Convenience: plan if needed (re-plans when shapes change) and run. */
+typedef struct rt_session rt_session;
+ssdc_status rt_session_create(const graph *g, const rt_options *opt, rt_session **out,
+                              ssdc_error *err);
+void rt_session_free(rt_session *s);
+ssdc_status rt_session_run(rt_session *s, const graph_value *inputs, ssdc_error *err);
+const graph_value *rt_session_output(const rt_session *s, int i);
+rt_plan *rt_session_plan(rt_session *s);
+
+#endif

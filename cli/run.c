@@ -1,5 +1,6 @@
 /* ssdc run MODEL.onnx --input NAME=FILE.npy ... [--output-dir DIR] */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@ static const char run_usage[] =
     "  --output-dir DIR        write each output as DIR/OUTPUT_NAME.npy (DIR is created);\n"
     "                          without it, print each output's shape, first values and\n"
     "                          the argmax of each row\n"
+    "  --expect NAME=FILE.npy  compare output NAME with a reference; exit 1 if any element\n"
+    "                          differs by more than ATOL + RTOL*|reference|\n"
+    "  --atol X, --rtol X      tolerances for --expect (default 1e-4 each)\n"
     "  --seed N                seed for Dropout nodes in training mode (default 0)\n"
     "  --memory-limit BYTES    refuse plans needing more memory (default 8 GiB)\n";
 
@@ -56,6 +60,49 @@ static void print_summary(const char *name, const graph_value *v)
     }
 }
 
+/* Max |got - want| and whether every element is within atol + rtol*|want|. */
+static bool compare_output(const char *name, const graph_value *got, const graph_value *want,
+                           double atol, double rtol)
+{
+    bool same_shape = got->rank == want->rank;
+    for (int d = 0; same_shape && d < got->rank; d++)
+        same_shape = got->dims[d] == want->dims[d];
+    if (!same_shape || got->numel != want->numel) {
+        graph_shape a, b;
+        char sa[160], sb[160];
+        graph_shape_init(&a, got->rank, got->dims);
+        graph_shape_init(&b, want->rank, want->dims);
+        graph_shape_format(&a, sa, sizeof sa);
+        graph_shape_format(&b, sb, sizeof sb);
+        printf("%s: shape %s, reference has %s: MISMATCH\n", name, sa, sb);
+        return false;
+    }
+    double max_diff = 0.0;
+    int64_t bad = 0, first_bad = -1;
+    for (int64_t i = 0; i < got->numel; i++) {
+        double a = graph_value_get_f64(got, i), b = graph_value_get_f64(want, i);
+        double diff = fabs(a - b);
+        if (isnan(a) && isnan(b))
+            continue;
+        if (diff > max_diff || isnan(diff))
+            max_diff = diff;
+        if (!(diff <= atol + rtol * fabs(b))) {
+            if (first_bad < 0)
+                first_bad = i;
+            bad++;
+        }
+    }
+    if (bad) {
+        printf("%s: max abs diff %.3g, %lld of %lld elements out of tolerance (first at %lld): "
+               "MISMATCH\n",
+               name, max_diff, (long long)bad, (long long)got->numel, (long long)first_bad);
+        return false;
+    }
+    printf("%s: max abs diff %.3g over %lld elements: ok\n", name, max_diff,
+           (long long)got->numel);
+    return true;
+}
+
 /* Output names become file names: refuse path separators and dot names. */
 static bool safe_file_name(const char *s)
 {
@@ -68,56 +115,70 @@ int cli_run(int argc, char **argv)
 {
     const char *path = NULL, *out_dir = NULL;
     const char **in_spec = calloc((size_t)argc, sizeof *in_spec);
-    int n_spec = 0;
+    const char **expect_spec = calloc((size_t)argc, sizeof *expect_spec);
+    int n_spec = 0, n_expect = 0;
+    double atol = 1e-4, rtol = 1e-4;
     rt_options opt = {0};
     int rc = 0;
-    if (!in_spec)
+    if (!in_spec || !expect_spec) {
+        free(in_spec);
+        free(expect_spec);
         return cli_errorf("out of memory");
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(run_usage, stdout);
-            free(in_spec);
-            return 0;
+            goto usage_done;
         }
         bool has_val = i + 1 < argc;
         if (!strcmp(a, "--input") && has_val) {
             in_spec[n_spec++] = argv[++i];
+        } else if (!strcmp(a, "--expect") && has_val) {
+            expect_spec[n_expect++] = argv[++i];
+        } else if ((!strcmp(a, "--atol") || !strcmp(a, "--rtol")) && has_val) {
+            char *end;
+            double v = strtod(argv[++i], &end);
+            if (*end || !(v >= 0)) {
+                rc = cli_usage_error("run", "%s expects a non-negative number", a);
+                goto usage_done;
+            }
+            *(a[2] == 'a' ? &atol : &rtol) = v;
         } else if (!strcmp(a, "--output-dir") && has_val) {
             out_dir = argv[++i];
         } else if (!strcmp(a, "--seed") && has_val) {
             char *end;
             opt.seed = strtoull(argv[++i], &end, 10);
             if (*end) {
-                free(in_spec);
-                return cli_usage_error("run", "--seed expects a number, got '%s'", argv[i]);
+                rc = cli_usage_error("run", "--seed expects a number, got '%s'", argv[i]);
+                goto usage_done;
             }
         } else if (!strcmp(a, "--memory-limit") && has_val) {
             char *end;
             opt.memory_limit = strtoll(argv[++i], &end, 10);
             if (*end || opt.memory_limit <= 0) {
-                free(in_spec);
-                return cli_usage_error("run", "--memory-limit expects a positive byte count");
+                rc = cli_usage_error("run", "--memory-limit expects a positive byte count");
+                goto usage_done;
             }
         } else if (a[0] == '-' && a[1]) {
-            free(in_spec);
-            return cli_usage_error("run", "unknown option or missing value: '%s'", a);
+            rc = cli_usage_error("run", "unknown option or missing value: '%s'", a);
+            goto usage_done;
         } else if (!path) {
             path = a;
         } else {
-            free(in_spec);
-            return cli_usage_error("run", "more than one model given ('%s')", a);
+            rc = cli_usage_error("run", "more than one model given ('%s')", a);
+            goto usage_done;
         }
     }
     if (!path) {
-        free(in_spec);
-        return cli_usage_error("run", "no model given");
+        rc = cli_usage_error("run", "no model given");
+        goto usage_done;
     }
     ssdc_error err = {0};
     graph *g = NULL;
     if (onnx_import_file(path, &g, &err)) {
-        free(in_spec);
-        return cli_error(&err);
+        rc = cli_error(&err);
+        goto usage_done;
     }
     graph_value *inputs = calloc((size_t)(g->n_inputs ? g->n_inputs : 1), sizeof *inputs);
     rt_session *sess = NULL;
@@ -201,13 +262,48 @@ int cli_run(int argc, char **argv)
             goto done;
         }
     }
+    for (int e = 0; e < n_expect; e++) {
+        const char *spec = expect_spec[e];
+        const char *eq = strchr(spec, '=');
+        int which = -1;
+        if (eq) {
+            size_t len = (size_t)(eq - spec);
+            for (int i = 0; i < g->n_outputs; i++) {
+                const char *nm = g->tensors[g->outputs[i]].name;
+                if (strlen(nm) == len && !strncmp(nm, spec, len))
+                    which = i;
+            }
+            if (which < 0) {
+                rc = cli_errorf("%s: the model has no output named '%.*s'", path, (int)len, spec);
+                goto done;
+            }
+        } else if (g->n_outputs == 1) {
+            which = 0;
+        } else {
+            rc = cli_usage_error("run", "the model has %d outputs: use --expect NAME=FILE.npy",
+                                 g->n_outputs);
+            goto done;
+        }
+        graph_value want = {0};
+        if (npy_read_file(eq ? eq + 1 : spec, &want, &err)) {
+            rc = cli_error(&err);
+            goto done;
+        }
+        bool ok = compare_output(g->tensors[g->outputs[which]].name, rt_session_output(sess, which),
+                                 &want, atol, rtol);
+        free(want.data);
+        if (!ok)
+            rc = 1;
+    }
 done:
     rt_session_free(sess);
     if (inputs)
         for (int i = 0; i < g->n_inputs; i++)
             free(inputs[i].data);
     free(inputs);
-    free(in_spec);
     graph_free(g);
+usage_done:
+    free(in_spec);
+    free(expect_spec);
     return rc;
 }

@@ -182,13 +182,35 @@ static void input_views(const rt_plan *p, const graph_node *n, graph_value *in, 
     }
 }
 
-ssdc_status rt_plan_create(const graph *g, const graph_value *inputs, const rt_options *opt,
-                           rt_plan **out, ssdc_error *err)
+/* Marks in want[] the graph inputs that tensor t's value depends on. */
+static void upstream_inputs(const graph *g, int t, bool *want, bool *visited)
+{
+    if (t < 0 || visited[t])
+        return;
+    visited[t] = true;
+    const graph_tensor *tt = &g->tensors[t];
+    if (tt->kind == GRAPH_TENSOR_INPUT) {
+        for (int gi = 0; gi < g->n_inputs; gi++)
+            if (g->inputs[gi] == t)
+                want[gi] = true;
+        return;
+    }
+    if (tt->producer < 0)
+        return;
+    const graph_node *n = &g->nodes[tt->producer];
+    for (int i = 0; i < n->n_inputs; i++)
+        upstream_inputs(g, n->inputs[i], want, visited);
+}
+
+/* Builds a plan treating the graph inputs marked in capture[] as constants.
+ * When a shape depends on the value of caller-fed inputs not yet captured,
+ * marks them in capture[], sets *retry and fails. */
+static ssdc_status plan_build(const graph *g, const graph_value *inputs, const rt_options *opt,
+                              bool *capture, bool *retry, rt_plan **out, ssdc_error *err)
 {
     *out = NULL;
-    ssdc_status st = check_supported(g, err);
-    if (st)
-        return st;
+    *retry = false;
+    ssdc_status st = SSDC_OK;
     int nn = g->n_nodes, nt = g->n_tensors;
     rt_plan *p = calloc(1, sizeof *p);
     if (!p)
@@ -237,8 +259,23 @@ ssdc_status rt_plan_create(const graph *g, const graph_value *inputs, const rt_o
         goto done;
     if ((st = bind_inputs(p, inputs, err)))
         goto done;
-    for (int i = 0; i < g->n_inputs; i++)
+    for (int i = 0; i < g->n_inputs; i++) {
         p->inputs_key[i] = p->vals[g->inputs[i]];
+        if (!capture[i])
+            continue;
+        /* the plan depends on this caller-fed value: keep a copy */
+        graph_value *v = &p->vals[g->inputs[i]];
+        size_t bytes = graph_value_bytes(v);
+        p->captured[i] = malloc(bytes ? bytes : 1);
+        if (!p->captured[i]) {
+            st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory planning");
+            goto done;
+        }
+        if (bytes)
+            memcpy(p->captured[i], v->data, bytes);
+        v->data = p->captured[i];
+        p->is_const[g->inputs[i]] = true;
+    }
     for (int t = 0; t < nt; t++) {
         const graph_tensor *tt = &g->tensors[t];
         if (tt->kind == GRAPH_TENSOR_INITIALIZER) {
@@ -267,22 +304,6 @@ ssdc_status rt_plan_create(const graph *g, const graph_value *inputs, const rt_o
             idt[i] = v->dtype;
             graph_shape_init(&ish[i], v->rank, v->dims);
             ival[i] = p->is_const[t] ? v : NULL;
-            if (!ival[i] && (s->value_inputs >> i & 1u) &&
-                g->tensors[t].kind == GRAPH_TENSOR_INPUT && v->data) {
-                /* the plan depends on this caller-fed value: keep a copy */
-                for (int gi = 0; gi < g->n_inputs; gi++) {
-                    if (g->inputs[gi] != t || p->captured[gi])
-                        continue;
-                    size_t bytes = graph_value_bytes(v);
-                    p->captured[gi] = malloc(bytes ? bytes : 1);
-                    if (!p->captured[gi]) {
-                        st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory planning");
-                        goto done;
-                    }
-                    memcpy(p->captured[gi], v->data, bytes);
-                }
-                ival[i] = v;
-            }
             if (!ival[i])
                 all_const = false;
         }
@@ -294,6 +315,23 @@ ssdc_status rt_plan_create(const graph *g, const graph_value *inputs, const rt_o
                 continue;
             int64_t numel;
             if (!graph_shape_is_static(&osh[o])) {
+                /* does the shape wait for the value of caller-fed inputs? */
+                bool *visited = calloc(t1, sizeof *visited);
+                bool *want = calloc(i1, sizeof *want);
+                bool added = false;
+                for (int i = 0; visited && want && i < n->n_inputs; i++)
+                    if ((s->value_inputs >> i & 1u) && n->inputs[i] >= 0 && !ival[i])
+                        upstream_inputs(g, n->inputs[i], want, visited);
+                for (int gi = 0; want && gi < g->n_inputs; gi++)
+                    if (want[gi] && !capture[gi])
+                        capture[gi] = added = true;
+                free(visited);
+                free(want);
+                if (added) {
+                    *retry = true;
+                    st = SSDC_ERR_SHAPE;
+                    goto done;
+                }
                 char buf[160];
                 graph_shape_format(&osh[o], buf, sizeof buf);
                 st = ssdc_fail(err, SSDC_ERR_SHAPE,
@@ -451,6 +489,24 @@ done:
     }
     *out = p;
     return SSDC_OK;
+}
+
+ssdc_status rt_plan_create(const graph *g, const graph_value *inputs, const rt_options *opt,
+                           rt_plan **out, ssdc_error *err)
+{
+    *out = NULL;
+    ssdc_status st = check_supported(g, err);
+    if (st)
+        return st;
+    bool *capture = calloc((size_t)(g->n_inputs ? g->n_inputs : 1), sizeof *capture);
+    if (!capture)
+        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory planning");
+    bool retry = true;
+    /* each retry captures at least one more input */
+    for (int attempt = 0; retry && attempt <= g->n_inputs; attempt++)
+        st = plan_build(g, inputs, opt, capture, &retry, out, err);
+    free(capture);
+    return st;
 }
 
 bool rt_plan_matches(const rt_plan *p, const graph_value *inputs)

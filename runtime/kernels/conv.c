@@ -1,0 +1,274 @@
+/* Conv forward: im2col into scratch + cblas_sgemm per group (tiled over
+ * output positions so scratch stays bounded), a plain sgemm for pointwise
+ * (1x1, stride 1, no pad) convolutions, and a direct loop for depthwise
+ * convolutions (one input channel per group). */
+#include "runtime/kernel.h"
+#include "graph/ops/window.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Upper bound of the im2col tile, in floats (8 MiB). */
+#define CONV_TILE_FLOATS ((int64_t)1 << 21)
+
+typedef struct {
+    graph_window3 w;
+    int64_t batch, chans, m, group;
+    int64_t cpg, mpg;   /* input / output channels per group */
+    int64_t ck;         /* im2col rows: cpg * kernel_size */
+    int64_t tile;       /* im2col columns (output positions) per tile */
+    bool depthwise;     /* one input channel per group, direct loop */
+    bool pointwise;     /* 1x1, stride 1, no padding: no im2col */
+} conv_plan;
+
+static ssdc_status conv_plan_make(const graph_node *node, const graph_value *in, int n_in,
+                                  const graph_value *out, int n_out, conv_plan *p, char *msg,
+                                  size_t size)
+{
+    memset(p, 0, sizeof *p);
+    const graph_value *x = &in[0], *wt = &in[1];
+    const graph_value *b = n_in > 2 && in[2].dtype != GRAPH_DT_UNDEFINED ? &in[2] : NULL;
+    if (x->dtype != GRAPH_DT_FLOAT || wt->dtype != GRAPH_DT_FLOAT ||
+        (b && b->dtype != GRAPH_DT_FLOAT) || n_out < 1 || out[0].dtype != GRAPH_DT_FLOAT) {
+        snprintf(msg, size, "only float tensors are supported (X is %s, W is %s)",
+                 graph_dtype_name(x->dtype), graph_dtype_name(wt->dtype));
+        return SSDC_ERR_UNSUPPORTED;
+    }
+    int n = x->rank - 2;
+    if (n < 1 || n > GRAPH_WINDOW_MAX_SPATIAL || wt->rank != x->rank || out[0].rank != x->rank) {
+        snprintf(msg, size, "X has rank %d and W rank %d, expected equal ranks 3 to %d", x->rank,
+                 wt->rank, GRAPH_WINDOW_MAX_SPATIAL + 2);
+        return x->rank > GRAPH_WINDOW_MAX_SPATIAL + 2 ? SSDC_ERR_UNSUPPORTED : SSDC_ERR_SHAPE;
+    }
+    p->batch = x->dims[0];
+    p->chans = x->dims[1];
+    p->m = wt->dims[0];
+    p->cpg = wt->dims[1];
+    p->group = graph_attr_int(node, "group", 1);
+    if (p->group < 1 || p->m % p->group || p->cpg * p->group != p->chans) {
+        snprintf(msg, size,
+                 "W has %lld output and %lld input channels per group, X has %lld channels, "
+                 "group %lld",
+                 (long long)p->m, (long long)p->cpg, (long long)p->chans, (long long)p->group);
+        return SSDC_ERR_SHAPE;
+    }
+    if (b && b->numel != p->m) {
+        snprintf(msg, size, "B has %lld elements, expected %lld", (long long)b->numel,
+                 (long long)p->m);
+        return SSDC_ERR_SHAPE;
+    }
+    p->mpg = p->m / p->group;
+    graph_window win;
+    ssdc_status st = graph_window_resolve(node, n, x->dims + 2, wt->dims + 2, true, &win, msg, size);
+    if (st)
+        return st;
+    if (out[0].dims[0] != p->batch || out[0].dims[1] != p->m) {
+        snprintf(msg, size, "output has the wrong shape");
+        return SSDC_ERR_SHAPE;
+    }
+    for (int d = 0; d < n; d++)
+        if (out[0].dims[2 + d] != win.out[d]) {
+            snprintf(msg, size, "output spatial dimension %d is %lld, expected %lld", d,
+                     (long long)out[0].dims[2 + d], (long long)win.out[d]);
+            return SSDC_ERR_SHAPE;
+        }
+    graph_window_to3(&win, &p->w);
+    p->ck = p->cpg * p->w.kernel_size;
+    p->depthwise = p->group > 1 && p->cpg == 1;
+    p->pointwise = p->w.kernel_size == 1;
+    for (int d = 0; d < 3; d++)
+        if (p->w.stride[d] != 1 || p->w.pad_begin[d] || p->w.pad_end[d])
+            p->pointwise = false;
+    p->tile = p->w.out_size;
+    if (p->ck > 0 && p->ck * p->tile > CONV_TILE_FLOATS) {
+        p->tile = CONV_TILE_FLOATS / p->ck;
+        if (p->tile < 64)
+            p->tile = 64 < p->w.out_size ? 64 : p->w.out_size;
+    }
+    return SSDC_OK;
+}
+
+/* Rows of the im2col matrix for output positions [p0, p0 + cols) (flattened
+ * over the three normalised spatial dims): row (c, kd, kh, kw) holds
+ * x[c, od*s0 - pb0 + kd*d0, oh*s1 - pb1 + kh*d1, ow*s2 - pb2 + kw*d2], zero
+ * where that falls into the padding.  col is ck x cols, row-major. */
+static void conv_im2col(const float *x, const graph_window3 *w, int64_t chans, int64_t p0,
+                        int64_t cols, float *col)
+{
+    const int64_t id_n = w->in[0], ih_n = w->in[1], iw_n = w->in[2];
+    const int64_t oh_n = w->out[1], ow_n = w->out[2];
+    const int64_t sd = w->stride[0], sh = w->stride[1], sw = w->stride[2];
+    const int64_t p1 = p0 + cols;
+    float *dst = col;
+    for (int64_t c = 0; c < chans; c++) {
+        const float *xc = x + c * w->in_size;
+        for (int64_t kd = 0; kd < w->kernel[0]; kd++) {
+            const int64_t off_d = kd * w->dilation[0] - w->pad_begin[0];
+            for (int64_t kh = 0; kh < w->kernel[1]; kh++) {
+                const int64_t off_h = kh * w->dilation[1] - w->pad_begin[1];
+                for (int64_t kw = 0; kw < w->kernel[2]; kw++, dst += cols) {
+                    const int64_t off_w = kw * w->dilation[2] - w->pad_begin[2];
+                    int64_t lo, hi;
+                    graph_window_tap_range(ow_n, sw, off_w, 0, iw_n, &lo, &hi);
+                    int64_t q = p0 / ow_n;             /* (od, oh) row index */
+                    int64_t od = q / oh_n, oh = q % oh_n;
+                    for (int64_t pos = p0; pos < p1; q++) {
+                        int64_t a = pos - q * ow_n;    /* first ow of this row */
+                        int64_t e = (q + 1) * ow_n;
+                        if (e > p1)
+                            e = p1;
+                        int64_t bw = e - q * ow_n;     /* end ow of this row */
+                        int64_t base = q * ow_n - p0;  /* dst[base + ow] is column ow */
+                        int64_t id = od * sd + off_d, ih = oh * sh + off_h;
+                        int64_t l = lo > a ? lo : a, h = hi < bw ? hi : bw;
+                        if (id < 0 || id >= id_n || ih < 0 || ih >= ih_n || h <= l) {
+                            memset(&dst[base + a], 0, (size_t)(bw - a) * sizeof *dst);
+                        } else {
+                            const float *src = xc + (id * ih_n + ih) * iw_n;
+                            if (l > a)
+                                memset(&dst[base + a], 0, (size_t)(l - a) * sizeof *dst);
+                            if (sw == 1) {
+                                memcpy(&dst[base + l], src + (l + off_w),
+                                       (size_t)(h - l) * sizeof *dst);
+                            } else {
+                                float *row = &dst[base];
+                                for (int64_t ow = l; ow < h; ow++)
+                                    row[ow] = src[ow * sw + off_w];
+                            }
+                            if (bw > h)
+                                memset(&dst[base + h], 0, (size_t)(bw - h) * sizeof *dst);
+                        }
+                        pos = e;
+                        if (++oh == oh_n) {
+                            oh = 0;
+                            od++;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* y[m] += sum over taps of w[m, tap] * x[m / mpg, shifted]: depthwise, one
+ * input channel per group; y already holds the bias. */
+static void conv_depthwise(const float *x, const float *wt, const conv_plan *p, float *y)
+{
+    const graph_window3 *w = &p->w;
+    const int64_t ih_n = w->in[1], iw_n = w->in[2], oh_n = w->out[1], ow_n = w->out[2];
+    const int64_t sw = w->stride[2];
+    for (int64_t m = 0; m < p->m; m++) {
+        const float *xc = x + (m / p->mpg) * w->in_size;
+        const float *wm = wt + m * w->kernel_size;
+        float *ym = y + m * w->out_size;
+        for (int64_t kd = 0; kd < w->kernel[0]; kd++) {
+            int64_t off_d = kd * w->dilation[0] - w->pad_begin[0], lo_d, hi_d;
+            graph_window_tap_range(w->out[0], w->stride[0], off_d, 0, w->in[0], &lo_d, &hi_d);
+            for (int64_t kh = 0; kh < w->kernel[1]; kh++) {
+                int64_t off_h = kh * w->dilation[1] - w->pad_begin[1], lo_h, hi_h;
+                graph_window_tap_range(oh_n, w->stride[1], off_h, 0, ih_n, &lo_h, &hi_h);
+                for (int64_t kw = 0; kw < w->kernel[2]; kw++) {
+                    int64_t off_w = kw * w->dilation[2] - w->pad_begin[2], lo, hi;
+                    graph_window_tap_range(ow_n, sw, off_w, 0, iw_n, &lo, &hi);
+                    const float wv = wm[(kd * w->kernel[1] + kh) * w->kernel[2] + kw];
+                    for (int64_t od = lo_d; od < hi_d; od++) {
+                        int64_t id = od * w->stride[0] + off_d;
+                        for (int64_t oh = lo_h; oh < hi_h; oh++) {
+                            int64_t ih = oh * w->stride[1] + off_h;
+                            const float *src = xc + (id * ih_n + ih) * iw_n;
+                            float *dst = ym + (od * oh_n + oh) * ow_n;
+                            if (sw == 1) {
+                                const float *s = src + (lo + off_w);
+                                float *d = dst + lo;
+                                for (int64_t i = 0; i < hi - lo; i++)
+                                    d[i] += wv * s[i];
+                            } else {
+                                for (int64_t ow = lo; ow < hi; ow++)
+                                    dst[ow] += wv * src[ow * sw + off_w];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+static size_t conv_scratch(const graph_node *node, const graph_value *in, int n_in,
+                           const graph_value *out, int n_out)
+{
+    conv_plan p;
+    char msg[256];
+    if (conv_plan_make(node, in, n_in, out, n_out, &p, msg, sizeof msg))
+        return 0;
+    if (p.depthwise || p.pointwise || p.w.out_size == 0)
+        return 0;
+    return (size_t)p.ck * (size_t)p.tile * sizeof(float);
+}
+
+static ssdc_status conv_forward(const rt_kernel_ctx *ctx, const graph_value *in, int n_in,
+                                graph_value *out, int n_out, ssdc_error *err)
+{
+    conv_plan p;
+    char msg[512];
+    ssdc_status st = conv_plan_make(ctx->node, in, n_in, out, n_out, &p, msg, sizeof msg);
+    if (st)
+        return rt_kernel_fail(ctx, err, st, "%s", msg);
+    const graph_window3 *w = &p.w;
+    if (out[0].numel == 0)
+        return SSDC_OK;
+    bool need_col = !p.depthwise && !p.pointwise && p.ck > 0;
+    size_t need = need_col ? (size_t)p.ck * (size_t)p.tile * sizeof(float) : 0;
+    if (ctx->scratch_bytes < need)
+        return rt_kernel_fail(ctx, err, SSDC_ERR_INVALID,
+                              "scratch of %zu bytes, need %zu for im2col", ctx->scratch_bytes,
+                              need);
+    const float *x = in[0].data, *wt = in[1].data;
+    const float *bias = n_in > 2 && in[2].dtype == GRAPH_DT_FLOAT ? in[2].data : NULL;
+    float *y = out[0].data, *col = ctx->scratch;
+    for (int64_t n = 0; n < p.batch; n++) {
+        const float *xn = x + n * p.chans * w->in_size;
+        float *yn = y + n * p.m * w->out_size;
+        for (int64_t m = 0; m < p.m; m++) {
+            float *ym = yn + m * w->out_size;
+            if (bias) {
+                const float bv = bias[m];
+                for (int64_t i = 0; i < w->out_size; i++)
+                    ym[i] = bv;
+            } else {
+                memset(ym, 0, (size_t)w->out_size * sizeof *ym);
+            }
+        }
+        if (p.ck == 0)
+            continue;
+        if (p.depthwise) {
+            conv_depthwise(xn, wt, &p, yn);
+            continue;
+        }
+        for (int64_t g = 0; g < p.group; g++) {
+            const float *xg = xn + g * p.cpg * w->in_size;
+            const float *wg = wt + g * p.mpg * p.ck;
+            float *yg = yn + g * p.mpg * w->out_size;
+            if (p.pointwise) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p.mpg,
+                            (int)w->out_size, (int)p.ck, 1.0f, wg, (int)p.ck, xg,
+                            (int)w->in_size, 1.0f, yg, (int)w->out_size);
+                continue;
+            }
+            for (int64_t p0 = 0; p0 < w->out_size; p0 += p.tile) {
+                int64_t cols = w->out_size - p0 < p.tile ? w->out_size - p0 : p.tile;
+                conv_im2col(xg, w, p.cpg, p0, cols, col);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p.mpg, (int)cols,
+                            (int)p.ck, 1.0f, wg, (int)p.ck, col, (int)cols, 1.0f, yg + p0,
+                            (int)w->out_size);
+            }
+        }
+    }
+    return SSDC_OK;
+}
+
+const rt_kernel rt_kernel_conv = {
+    .forward = conv_forward,
+    .scratch = conv_scratch,
+};

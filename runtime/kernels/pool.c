@@ -1,0 +1,344 @@
+/* Pooling forward.  MaxPool and AveragePool walk the window tap by tap: for
+ * each kernel offset the output positions whose input lies inside the image
+ * form a range per dimension, so the inner loop is a plain (strided) run over
+ * one output row with no bounds checks.  AveragePool divides by separable
+ * per-dimension counts kept in scratch. */
+#include "runtime/kernel.h"
+#include "graph/ops/window.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+static ssdc_status pool_window(const graph_node *node, const graph_value *in,
+                               const graph_value *out, int n_out, bool bytes_ok,
+                               graph_window3 *w3, char *msg, size_t size)
+{
+    const graph_value *x = &in[0];
+    bool dtype_ok = x->dtype == GRAPH_DT_FLOAT ||
+                    (bytes_ok && (x->dtype == GRAPH_DT_UINT8 || x->dtype == GRAPH_DT_INT8));
+    if (!dtype_ok || out[0].dtype != x->dtype) {
+        snprintf(msg, size, "input dtype %s is not supported (float%s)",
+                 graph_dtype_name(x->dtype), bytes_ok ? ", uint8, int8" : "");
+        return SSDC_ERR_UNSUPPORTED;
+    }
+    int n = x->rank - 2;
+    if (n < 1 || n > GRAPH_WINDOW_MAX_SPATIAL || out[0].rank != x->rank) {
+        snprintf(msg, size, "X has rank %d, expected 3 to %d", x->rank,
+                 GRAPH_WINDOW_MAX_SPATIAL + 2);
+        return SSDC_ERR_UNSUPPORTED;
+    }
+    graph_window w;
+    ssdc_status st = graph_window_resolve(node, n, x->dims + 2, NULL, true, &w, msg, size);
+    if (st)
+        return st;
+    bool ok = out[0].dims[0] == x->dims[0] && out[0].dims[1] == x->dims[1];
+    for (int d = 0; d < n; d++)
+        ok = ok && out[0].dims[2 + d] == w.out[d];
+    if (n_out > 1 && out[1].dtype != GRAPH_DT_UNDEFINED) {
+        ok = ok && out[1].dtype == GRAPH_DT_INT64 && out[1].numel == out[0].numel;
+    }
+    if (!ok) {
+        snprintf(msg, size, "outputs do not have the inferred shape");
+        return SSDC_ERR_SHAPE;
+    }
+    graph_window_to3(&w, w3);
+    return SSDC_OK;
+}
+
+/* ---- MaxPool ---- */
+
+/* pool_max_plane_<T>: max over the window of one (n, c) plane; ind (may be
+ * NULL) gets the flattened input index idx_base + sum pos[d] * istr[d] of the
+ * first maximum.  Instantiated for float, uint8 and int8 (MaxPool opset 12). */
+#define POOL_MAX_PLANE(T, LOWEST)                                                              \
+    static void pool_max_plane_##T(const T *x, const graph_window3 *w, T *y, int64_t *ind,     \
+                                   int64_t idx_base, const int64_t istr[3])                    \
+    {                                                                                          \
+        const int64_t ih_n = w->in[1], iw_n = w->in[2], oh_n = w->out[1], ow_n = w->out[2];    \
+        const int64_t sw = w->stride[2];                                                       \
+        for (int64_t i = 0; i < w->out_size; i++)                                              \
+            y[i] = LOWEST;                                                                     \
+        if (ind)                                                                               \
+            for (int64_t i = 0; i < w->out_size; i++)                                          \
+                ind[i] = -1;                                                                   \
+        for (int64_t kd = 0; kd < w->kernel[0]; kd++) {                                        \
+            int64_t off_d = kd * w->dilation[0] - w->pad_begin[0], lo_d, hi_d;                 \
+            graph_window_tap_range(w->out[0], w->stride[0], off_d, 0, w->in[0], &lo_d, &hi_d); \
+            for (int64_t kh = 0; kh < w->kernel[1]; kh++) {                                    \
+                int64_t off_h = kh * w->dilation[1] - w->pad_begin[1], lo_h, hi_h;             \
+                graph_window_tap_range(oh_n, w->stride[1], off_h, 0, ih_n, &lo_h, &hi_h);      \
+                for (int64_t kw = 0; kw < w->kernel[2]; kw++) {                                \
+                    int64_t off_w = kw * w->dilation[2] - w->pad_begin[2], lo, hi;             \
+                    graph_window_tap_range(ow_n, sw, off_w, 0, iw_n, &lo, &hi);                \
+                    if (lo >= hi)                                                              \
+                        continue;                                                              \
+                    for (int64_t od = lo_d; od < hi_d; od++) {                                 \
+                        int64_t id = od * w->stride[0] + off_d;                                \
+                        for (int64_t oh = lo_h; oh < hi_h; oh++) {                             \
+                            int64_t ih = oh * w->stride[1] + off_h;                            \
+                            const T *src = x + (id * ih_n + ih) * iw_n;                        \
+                            int64_t orow = (od * oh_n + oh) * ow_n;                            \
+                            T *dst = y + orow;                                                 \
+                            if (ind) {                                                         \
+                                int64_t *di = ind + orow;                                      \
+                                int64_t rbase = idx_base + id * istr[0] + ih * istr[1];        \
+                                for (int64_t ow = lo; ow < hi; ow++) {                         \
+                                    int64_t iw = ow * sw + off_w;                              \
+                                    T v = src[iw];                                             \
+                                    if (v > dst[ow]) {                                         \
+                                        dst[ow] = v;                                           \
+                                        di[ow] = rbase + iw * istr[2];                         \
+                                    } else if (di[ow] < 0) {                                   \
+                                        di[ow] = rbase + iw * istr[2];                         \
+                                    }                                                          \
+                                }                                                              \
+                            } else if (sw == 1) {                                              \
+                                const T *s = src + (lo + off_w);                               \
+                                T *d = dst + lo;                                               \
+                                for (int64_t i = 0; i < hi - lo; i++)                          \
+                                    d[i] = s[i] > d[i] ? s[i] : d[i];                          \
+                            } else {                                                           \
+                                for (int64_t ow = lo; ow < hi; ow++) {                         \
+                                    T v = src[ow * sw + off_w];                                \
+                                    dst[ow] = v > dst[ow] ? v : dst[ow];                       \
+                                }                                                              \
+                            }                                                                  \
+                        }                                                                      \
+                    }                                                                          \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+POOL_MAX_PLANE(float, -INFINITY)
+POOL_MAX_PLANE(uint8_t, 0)
+POOL_MAX_PLANE(int8_t, INT8_MIN)
+
+static ssdc_status maxpool_forward(const rt_kernel_ctx *ctx, const graph_value *in, int n_in,
+                                   graph_value *out, int n_out, ssdc_error *err)
+{
+    graph_window3 w;
+    char msg[512];
+    ssdc_status st = pool_window(ctx->node, in, out, n_out, true, &w, msg, sizeof msg);
+    if (st)
+        return rt_kernel_fail(ctx, err, st, "%s", msg);
+    int64_t order = graph_attr_int(ctx->node, "storage_order", 0);
+    int64_t istr[3];
+    if (order == 0) {
+        istr[0] = w.in[1] * w.in[2];
+        istr[1] = w.in[2];
+        istr[2] = 1;
+    } else {
+        istr[0] = 1;
+        istr[1] = w.in[0];
+        istr[2] = w.in[0] * w.in[1];
+    }
+    int64_t planes = in[0].dims[0] * in[0].dims[1];
+    int64_t *ind = n_out > 1 && out[1].dtype == GRAPH_DT_INT64 ? out[1].data : NULL;
+    for (int64_t p = 0; p < planes; p++) {
+        int64_t *ip = ind ? ind + p * w.out_size : NULL;
+        switch (in[0].dtype) {
+        case GRAPH_DT_UINT8:
+            pool_max_plane_uint8_t((const uint8_t *)in[0].data + p * w.in_size, &w,
+                                   (uint8_t *)out[0].data + p * w.out_size, ip, p * w.in_size,
+                                   istr);
+            break;
+        case GRAPH_DT_INT8:
+            pool_max_plane_int8_t((const int8_t *)in[0].data + p * w.in_size, &w,
+                                  (int8_t *)out[0].data + p * w.out_size, ip, p * w.in_size,
+                                  istr);
+            break;
+        default:
+            pool_max_plane_float((const float *)in[0].data + p * w.in_size, &w,
+                                 (float *)out[0].data + p * w.out_size, ip, p * w.in_size, istr);
+            break;
+        }
+    }
+    return SSDC_OK;
+}
+
+/* ---- AveragePool ---- */
+
+static size_t averagepool_scratch(const graph_node *node, const graph_value *in, int n_in,
+                                  const graph_value *out, int n_out)
+{
+    graph_window3 w;
+    char msg[256];
+    if (pool_window(node, in, out, n_out, false, &w, msg, sizeof msg))
+        return 0;
+    return (size_t)(w.out[0] + w.out[1] + w.out[2]) * sizeof(float);
+}
+
+/* inv[o] = 1 / (number of window taps of output o that are counted). */
+static void pool_avg_inverse_counts(const graph_window3 *w, int d, bool include_pad, float *inv)
+{
+    int64_t lo_b = include_pad ? -w->pad_begin[d] : 0;
+    int64_t hi_b = include_pad ? w->in[d] + w->pad_end[d] : w->in[d];
+    for (int64_t o = 0; o < w->out[d]; o++) {
+        int64_t count = 0;
+        for (int64_t k = 0; k < w->kernel[d]; k++) {
+            int64_t pos = o * w->stride[d] - w->pad_begin[d] + k * w->dilation[d];
+            count += pos >= lo_b && pos < hi_b;
+        }
+        inv[o] = count ? 1.0f / (float)count : 0.0f;
+    }
+}
+
+static void pool_avg_plane(const float *x, const graph_window3 *w, const float *inv_d,
+                           const float *inv_h, const float *inv_w, float *y)
+{
+    const int64_t ih_n = w->in[1], iw_n = w->in[2], oh_n = w->out[1], ow_n = w->out[2];
+    const int64_t sw = w->stride[2];
+    memset(y, 0, (size_t)w->out_size * sizeof *y);
+    for (int64_t kd = 0; kd < w->kernel[0]; kd++) {
+        int64_t off_d = kd * w->dilation[0] - w->pad_begin[0], lo_d, hi_d;
+        graph_window_tap_range(w->out[0], w->stride[0], off_d, 0, w->in[0], &lo_d, &hi_d);
+        for (int64_t kh = 0; kh < w->kernel[1]; kh++) {
+            int64_t off_h = kh * w->dilation[1] - w->pad_begin[1], lo_h, hi_h;
+            graph_window_tap_range(oh_n, w->stride[1], off_h, 0, ih_n, &lo_h, &hi_h);
+            for (int64_t kw = 0; kw < w->kernel[2]; kw++) {
+                int64_t off_w = kw * w->dilation[2] - w->pad_begin[2], lo, hi;
+                graph_window_tap_range(ow_n, sw, off_w, 0, iw_n, &lo, &hi);
+                if (lo >= hi)
+                    continue;
+                for (int64_t od = lo_d; od < hi_d; od++) {
+                    int64_t id = od * w->stride[0] + off_d;
+                    for (int64_t oh = lo_h; oh < hi_h; oh++) {
+                        int64_t ih = oh * w->stride[1] + off_h;
+                        const float *src = x + (id * ih_n + ih) * iw_n;
+                        float *dst = y + (od * oh_n + oh) * ow_n;
+                        if (sw == 1) {
+                            const float *s = src + (lo + off_w);
+                            float *d = dst + lo;
+                            for (int64_t i = 0; i < hi - lo; i++)
+                                d[i] += s[i];
+                        } else {
+                            for (int64_t ow = lo; ow < hi; ow++)
+                                dst[ow] += src[ow * sw + off_w];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (int64_t od = 0; od < w->out[0]; od++)
+        for (int64_t oh = 0; oh < oh_n; oh++) {
+            const float f = inv_d[od] * inv_h[oh];
+            float *dst = y + (od * oh_n + oh) * ow_n;
+            for (int64_t ow = 0; ow < ow_n; ow++)
+                dst[ow] *= f * inv_w[ow];
+        }
+}
+
+static ssdc_status averagepool_forward(const rt_kernel_ctx *ctx, const graph_value *in,
+                                       int n_in, graph_value *out, int n_out, ssdc_error *err)
+{
+    graph_window3 w;
+    char msg[512];
+    ssdc_status st = pool_window(ctx->node, in, out, n_out, false, &w, msg, sizeof msg);
+    if (st)
+        return rt_kernel_fail(ctx, err, st, "%s", msg);
+    size_t need = (size_t)(w.out[0] + w.out[1] + w.out[2]) * sizeof(float);
+    if (ctx->scratch_bytes < need)
+        return rt_kernel_fail(ctx, err, SSDC_ERR_INVALID, "scratch of %zu bytes, need %zu",
+                              ctx->scratch_bytes, need);
+    bool include_pad = graph_attr_int(ctx->node, "count_include_pad", 0) != 0;
+    float *inv_d = ctx->scratch, *inv_h = inv_d + w.out[0], *inv_w = inv_h + w.out[1];
+    pool_avg_inverse_counts(&w, 0, include_pad, inv_d);
+    pool_avg_inverse_counts(&w, 1, include_pad, inv_h);
+    pool_avg_inverse_counts(&w, 2, include_pad, inv_w);
+    int64_t planes = in[0].dims[0] * in[0].dims[1];
+    const float *x = in[0].data;
+    float *y = out[0].data;
+    for (int64_t p = 0; p < planes; p++)
+        pool_avg_plane(x + p * w.in_size, &w, inv_d, inv_h, inv_w, y + p * w.out_size);
+    return SSDC_OK;
+}
+
+/* ---- GlobalAveragePool / GlobalMaxPool ---- */
+
+static ssdc_status pool_global_check(const rt_kernel_ctx *ctx, const graph_value *in,
+                                     const graph_value *out, ssdc_error *err, int64_t *planes,
+                                     int64_t *size)
+{
+    const graph_value *x = &in[0];
+    if (x->dtype != GRAPH_DT_FLOAT || out[0].dtype != GRAPH_DT_FLOAT)
+        return rt_kernel_fail(ctx, err, SSDC_ERR_UNSUPPORTED,
+                              "only float tensors are supported (X is %s)",
+                              graph_dtype_name(x->dtype));
+    if (x->rank < 2)
+        return rt_kernel_fail(ctx, err, SSDC_ERR_SHAPE, "X has rank %d, expected at least 2",
+                              x->rank);
+    *planes = x->dims[0] * x->dims[1];
+    if (out[0].numel != *planes)
+        return rt_kernel_fail(ctx, err, SSDC_ERR_SHAPE, "output has %lld elements, expected %lld",
+                              (long long)out[0].numel, (long long)*planes);
+    *size = *planes ? x->numel / *planes : 0;
+    return SSDC_OK;
+}
+
+static float pool_sum(const float *x, int64_t n)
+{
+    float acc[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            acc[j] += x[i + j];
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; i++)
+        s += x[i];
+    return s;
+}
+
+static ssdc_status globalaveragepool_forward(const rt_kernel_ctx *ctx, const graph_value *in,
+                                             int n_in, graph_value *out, int n_out,
+                                             ssdc_error *err)
+{
+    int64_t planes, size;
+    ssdc_status st = pool_global_check(ctx, in, out, err, &planes, &size);
+    if (st)
+        return st;
+    const float *x = in[0].data;
+    float *y = out[0].data;
+    for (int64_t p = 0; p < planes; p++)
+        y[p] = size ? pool_sum(x + p * size, size) / (float)size : 0.0f;
+    return SSDC_OK;
+}
+
+static ssdc_status globalmaxpool_forward(const rt_kernel_ctx *ctx, const graph_value *in,
+                                         int n_in, graph_value *out, int n_out, ssdc_error *err)
+{
+    int64_t planes, size;
+    ssdc_status st = pool_global_check(ctx, in, out, err, &planes, &size);
+    if (st)
+        return st;
+    const float *x = in[0].data;
+    float *y = out[0].data;
+    for (int64_t p = 0; p < planes; p++) {
+        const float *xp = x + p * size;
+        float m = -INFINITY;
+        for (int64_t i = 0; i < size; i++)
+            m = xp[i] > m ? xp[i] : m;
+        y[p] = m;
+    }
+    return SSDC_OK;
+}
+
+const rt_kernel rt_kernel_maxpool = {
+    .forward = maxpool_forward,
+};
+
+const rt_kernel rt_kernel_averagepool = {
+    .forward = averagepool_forward,
+    .scratch = averagepool_scratch,
+};
+
+const rt_kernel rt_kernel_globalaveragepool = {
+    .forward = globalaveragepool_forward,
+};
+
+const rt_kernel rt_kernel_globalmaxpool = {
+    .forward = globalmaxpool_forward,
+};

@@ -1,0 +1,97 @@
+#include "runtime/rng.h"
+
+#define PHILOX_M0 UINT32_C(0xD2511F53)
+#define PHILOX_M1 UINT32_C(0xCD9E8D57)
+#define PHILOX_W0 UINT32_C(0x9E3779B9)
+#define PHILOX_W1 UINT32_C(0xBB67AE85)
+#define PHILOX_ROUNDS 10
+
+void rng_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4])
+{
+    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
+    uint32_t k0 = key[0], k1 = key[1];
+    for (int r = 0; r < PHILOX_ROUNDS; r++) {
+        if (r > 0) {
+            k0 += PHILOX_W0;
+            k1 += PHILOX_W1;
+        }
+        uint64_t p0 = (uint64_t)PHILOX_M0 * c0;
+        uint64_t p1 = (uint64_t)PHILOX_M1 * c2;
+        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
+        uint32_t n1 = (uint32_t)p1;
+        uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+        uint32_t n3 = (uint32_t)p0;
+        c0 = n0;
+        c1 = n1;
+        c2 = n2;
+        c3 = n3;
+    }
+    out[0] = c0;
+    out[1] = c1;
+    out[2] = c2;
+    out[3] = c3;
+}
+
+static void rng_block(uint64_t seed, uint64_t stream, uint64_t block, uint32_t out[4])
+{
+    const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+    const uint32_t ctr[4] = {(uint32_t)block, (uint32_t)(block >> 32), (uint32_t)stream,
+                             (uint32_t)(stream >> 32)};
+    rng_philox4x32(ctr, key, out);
+}
+
+static inline float rng_bits_to_uniform(uint32_t x)
+{
+    return (float)(x >> 8) * (1.0f / 16777216.0f);
+}
+
+uint32_t rng_u32(uint64_t seed, uint64_t stream, uint64_t index)
+{
+    uint32_t r[4];
+    rng_block(seed, stream, index >> 2, r);
+    return r[index & 3];
+}
+
+float rng_uniform(uint64_t seed, uint64_t stream, uint64_t index)
+{
+    return rng_bits_to_uniform(rng_u32(seed, stream, index));
+}
+
+void rng_fill_u32(uint64_t seed, uint64_t stream, uint64_t first, uint32_t *out, int64_t n)
+{
+    if (n <= 0)
+        return;
+    uint64_t block = first >> 2;
+    int lane = (int)(first & 3);
+    int64_t j = 0;
+    uint32_t r[4];
+    if (lane != 0) {
+        rng_block(seed, stream, block++, r);
+        for (; lane < 4 && j < n; lane++)
+            out[j++] = r[lane];
+    }
+    for (; j + 4 <= n; j += 4) {
+        rng_block(seed, stream, block++, r);
+        out[j] = r[0];
+        out[j + 1] = r[1];
+        out[j + 2] = r[2];
+        out[j + 3] = r[3];
+    }
+    if (j < n) {
+        rng_block(seed, stream, block, r);
+        for (int k = 0; j < n; k++)
+            out[j++] = r[k];
+    }
+}
+
+void rng_fill_uniform(uint64_t seed, uint64_t stream, uint64_t first, float *out, int64_t n)
+{
+    uint32_t buf[256];
+    for (int64_t done = 0; done < n;) {
+        int64_t m = n - done < 256 ? n - done : 256;
+        rng_fill_u32(seed, stream, first + (uint64_t)done, buf, m);
+        for (int64_t j = 0; j < m; j++)
+            out[done + j] = rng_bits_to_uniform(buf[j]);
+        done += m;
+    }
+}

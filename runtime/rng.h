@@ -1,0 +1,37 @@
+/* Counter-based random numbers: Philox4x32-10 (Salmon et al., "Parallel
+ * Random Numbers: As Easy as 1, 2, 3", SC11; the Random123 reference).
+ *
+ * Every number is a pure function of (seed, stream, index): there is no
+ * state, so a value never depends on thread count, call order or how a
+ * range is split into chunks.
+ *
+ * Layout: key = seed (low word, high word); counter = (index / 4 low word,
+ * index / 4 high word, stream low word, stream high word); the number with
+ * index i is word i % 4 of that block. */
+#ifndef SSDC_RUNTIME_RNG_H
+#define SSDC_RUNTIME_RNG_H
+
+#include <stdint.h>
+
+/* One Philox4x32-10 block: out = philox(ctr, key).  out may alias ctr. */
+void rng_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+
+/* 32 random bits number `index` of (seed, stream). */
+uint32_t rng_u32(uint64_t seed, uint64_t stream, uint64_t index);
+
+/* Uniform in [0, 1): the top 24 bits of rng_u32 times 2^-24 (exact floats). */
+float rng_uniform(uint64_t seed, uint64_t stream, uint64_t index);
+
+/* Block versions: out[j] = rng_u32 / rng_uniform(seed, stream, first + j)
+ * for j < n, four numbers per Philox call. */
+void rng_fill_u32(uint64_t seed, uint64_t stream, uint64_t first, uint32_t *out, int64_t n);
+void rng_fill_uniform(uint64_t seed, uint64_t stream, uint64_t first, float *out, int64_t n);
+
+/* Stream id for a per-step, per-node draw (e.g. a Dropout mask):
+ * step in the high 32 bits, id in the low 32 bits. */
+static inline uint64_t rng_stream_id(uint64_t step, uint32_t id)
+{
+    return (step << 32) | (uint64_t)id;
+}
+
+#endif

@@ -476,8 +476,7 @@ ssdc_status graph_add_node(graph *g, const char *name, const char *op_type, cons
         memcpy(n->outputs, out, (size_t)n_out * sizeof(int));
     n->n_inputs = n_in;
     n->n_outputs = n_out;
-    bool default_domain = n->domain[0] == 0 || strcmp(n->domain, "ai.onnx") == 0;
-    n->op = default_domain ? graph_op_lookup(op_type) : -1;
+    n->op = graph_op_lookup_domain(n->domain, op_type);
     int ni = g->n_nodes++;
     for (int i = 0; i < n_out; i++)
         if (out[i] >= 0)

@@ -7,6 +7,7 @@
 static const char *const op_names[GRAPH_OP_COUNT] = {
 #define X(e, name, sym) name,
 #include "graph/ops.def"
+#include "graph/ops_training.def"
 #undef X
 };
 
@@ -15,6 +16,7 @@ const graph_op_schema *graph_op_schema_get(int op)
     static const graph_op_schema *const table[GRAPH_OP_COUNT] = {
 #define X(e, name, sym) &graph_schema_##sym,
 #include "graph/ops.def"
+#include "graph/ops_training.def"
 #undef X
     };
     if (op < 0 || op >= GRAPH_OP_COUNT)
@@ -22,10 +24,9 @@ const graph_op_schema *graph_op_schema_get(int op)
     return table[op];
 }
 
-int graph_op_lookup(const char *op_type)
+/* Binary search over op_names[lo..hi] (each .def file is sorted). */
+static int lookup_range(const char *op_type, int lo, int hi)
 {
-    /* ops.def is sorted by name: binary search */
-    int lo = 0, hi = GRAPH_OP_COUNT - 1;
     while (lo <= hi) {
         int mid = (lo + hi) / 2;
         int c = strcmp(op_type, op_names[mid]);
@@ -37,6 +38,25 @@ int graph_op_lookup(const char *op_type)
             lo = mid + 1;
     }
     return -1;
+}
+
+int graph_op_lookup(const char *op_type)
+{
+    return lookup_range(op_type, 0, GRAPH_OP_ONNX_COUNT - 1);
+}
+
+int graph_op_lookup_domain(const char *domain, const char *op_type)
+{
+    if (!domain || !domain[0] || !strcmp(domain, "ai.onnx"))
+        return graph_op_lookup(op_type);
+    if (!strcmp(domain, GRAPH_SSDC_DOMAIN))
+        return lookup_range(op_type, GRAPH_OP_ONNX_COUNT, GRAPH_OP_COUNT - 1);
+    return -1;
+}
+
+const char *graph_op_domain(int op)
+{
+    return op >= GRAPH_OP_ONNX_COUNT ? GRAPH_SSDC_DOMAIN : "";
 }
 
 const char *graph_op_name(int op)

@@ -5,12 +5,25 @@
 
 #include "graph/graph.h"
 
+/* Ops of the default ONNX domain (graph/ops.def), then ssdc's own gradient
+ * ops of domain "ai.ssdc" (graph/ops_training.def). */
+#define GRAPH_SSDC_DOMAIN "ai.ssdc"
+
 typedef enum {
 #define X(e, name, sym) GRAPH_OP_##e,
 #include "graph/ops.def"
+#include "graph/ops_training.def"
 #undef X
     GRAPH_OP_COUNT
 } graph_op_id;
+
+/* Ops below this id are ONNX ops; from it on, ssdc's own. */
+enum {
+    GRAPH_OP_ONNX_COUNT = 0
+#define X(e, name, sym) +1
+#include "graph/ops.def"
+#undef X
+};
 
 typedef struct {
     const char *name;
@@ -50,12 +63,18 @@ typedef struct graph_op_schema {
 
 #define X(e, name, sym) extern const graph_op_schema graph_schema_##sym __attribute__((weak));
 #include "graph/ops.def"
+#include "graph/ops_training.def"
 #undef X
 
 /* Schema of op id, NULL if not (yet) defined. */
 const graph_op_schema *graph_op_schema_get(int op);
 /* Op id for an ONNX op type in the default domain, -1 if unknown. */
 int graph_op_lookup(const char *op_type);
+/* Op id for (domain, op_type): "" / "ai.onnx" is the default domain,
+ * GRAPH_SSDC_DOMAIN ssdc's own ops; -1 if unknown. */
+int graph_op_lookup_domain(const char *domain, const char *op_type);
+/* The domain of op id: "" or GRAPH_SSDC_DOMAIN. */
+const char *graph_op_domain(int op);
 const char *graph_op_name(int op);
 
 /* Runs node's shape inference: checks arity and input dtypes, pre-sets every

@@ -569,6 +569,16 @@ ssdc_status rt_plan_run(rt_plan *p, const graph_value *inputs, ssdc_error *err)
     return st;
 }
 
+void rt_plan_set_step(rt_plan *p, uint64_t step)
+{
+    p->runs = step;
+}
+
+uint64_t rt_plan_step(const rt_plan *p)
+{
+    return p->runs;
+}
+
 const graph_value *rt_plan_output(const rt_plan *p, int i)
 {
     if (i < 0 || i >= p->g->n_outputs)

@@ -27,6 +27,11 @@ void rt_plan_free(rt_plan *p);
  * values) the plan was made for. */
 bool rt_plan_matches(const rt_plan *p, const graph_value *inputs);
 
+/* The run counter Dropout masks are drawn with (incremented after every
+ * run); set it to replay a step or to resume training reproducibly. */
+void rt_plan_set_step(rt_plan *p, uint64_t step);
+uint64_t rt_plan_step(const rt_plan *p);
+
 /* Runs the plan.  Outputs stay valid until the next run or free. */
 ssdc_status rt_plan_run(rt_plan *p, const graph_value *inputs, ssdc_error *err);
 const graph_value *rt_plan_output(const rt_plan *p, int i);

@@ -7,6 +7,7 @@ const rt_kernel *rt_kernel_get(int op)
     static const rt_kernel *const table[GRAPH_OP_COUNT] = {
 #define X(e, name, sym) &rt_kernel_##sym,
 #include "graph/ops.def"
+#include "graph/ops_training.def"
 #undef X
     };
     if (op < 0 || op >= GRAPH_OP_COUNT)

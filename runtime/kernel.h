@@ -36,6 +36,7 @@ typedef struct {
 
 #define X(e, name, sym) extern const rt_kernel rt_kernel_##sym __attribute__((weak));
 #include "graph/ops.def"
+#include "graph/ops_training.def"
 #undef X
 
 /* Kernel of op id, NULL if ssdc cannot run it. */

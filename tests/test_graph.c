@@ -45,9 +45,13 @@ Test(graph, op_registry_lookup)
     cr_assert_eq(graph_op_lookup("Xor"), GRAPH_OP_XOR);
     cr_assert_eq(graph_op_lookup("NoSuchOp"), -1);
     cr_assert_str_eq(graph_op_name(GRAPH_OP_MATMUL), "MatMul");
-    /* every op in the table is sorted, so every name is found */
+    /* every op table is sorted, so every name is found in its own domain */
     for (int op = 0; op < GRAPH_OP_COUNT; op++)
-        cr_assert_eq(graph_op_lookup(graph_op_name(op)), op, "%s", graph_op_name(op));
+        cr_assert_eq(graph_op_lookup_domain(graph_op_domain(op), graph_op_name(op)), op, "%s",
+                     graph_op_name(op));
+    cr_assert_eq(graph_op_lookup_domain("ai.ssdc", "ConvGrad"), GRAPH_OP_CONVGRAD);
+    cr_assert_eq(graph_op_lookup("ConvGrad"), -1);
+    cr_assert_eq(graph_op_lookup_domain("com.example", "Conv"), -1);
 }
 
 /* x -> Relu -> a -> Relu -> b, built in reverse order in the node list */

@@ -1,7 +1,9 @@
-/* Conv forward: im2col into scratch + cblas_sgemm per group (tiled over
- * output positions so scratch stays bounded), a plain sgemm for pointwise
- * (1x1, stride 1, no pad) convolutions, and a direct loop for depthwise
- * convolutions (one input channel per group). */
+/* Conv forward: im2col into scratch + cblas_sgemm per image and group.  A
+ * padded input is first copied into scratch with its zero border, so im2col
+ * is plain (strided) row copies with no bounds checks; im2col is tiled over
+ * output positions so scratch stays bounded.  Pointwise convolutions (1x1,
+ * stride 1, no padding) call sgemm on the input directly; depthwise ones (one
+ * input channel per group) use a direct loop. */
 #include "runtime/kernel.h"
 #include "graph/ops/window.h"
 
@@ -18,8 +20,12 @@ typedef struct {
     int64_t cpg, mpg;   /* input / output channels per group */
     int64_t ck;         /* im2col rows: cpg * kernel_size */
     int64_t tile;       /* im2col columns (output positions) per tile */
+    int64_t pdims[3];   /* spatial dims of the padded input */
+    bool padded;        /* some padding: im2col reads a zero-bordered copy */
     bool depthwise;     /* one input channel per group, direct loop */
     bool pointwise;     /* 1x1, stride 1, no padding: no im2col */
+    size_t col_floats;  /* scratch: im2col tile, then the padded copy */
+    size_t pad_floats;
 } conv_plan;
 
 static ssdc_status conv_plan_make(const graph_node *node, const graph_value *in, int n_in,
@@ -86,69 +92,86 @@ static ssdc_status conv_plan_make(const graph_node *node, const graph_value *in,
         if (p->tile < 64)
             p->tile = 64 < p->w.out_size ? 64 : p->w.out_size;
     }
+    int64_t pad_size = 1;
+    for (int d = 0; d < 3; d++) {
+        p->pdims[d] = p->w.in[d] + p->w.pad_begin[d] + p->w.pad_end[d];
+        p->padded = p->padded || p->w.pad_begin[d] || p->w.pad_end[d];
+        pad_size *= p->pdims[d];
+    }
+    if (!p->depthwise && !p->pointwise && p->ck > 0 && p->w.out_size > 0) {
+        /* keep the padded copy 64-byte aligned after the tile */
+        p->col_floats = ((size_t)p->ck * (size_t)p->tile + 15) / 16 * 16;
+        p->pad_floats = p->padded ? (size_t)p->cpg * (size_t)pad_size : 0;
+    }
     return SSDC_OK;
 }
 
-/* Rows of the im2col matrix for output positions [p0, p0 + cols) (flattened
- * over the three normalised spatial dims): row (c, kd, kh, kw) holds
- * x[c, od*s0 - pb0 + kd*d0, oh*s1 - pb1 + kh*d1, ow*s2 - pb2 + kw*d2], zero
- * where that falls into the padding.  col is ck x cols, row-major. */
-static void conv_im2col(const float *x, const graph_window3 *w, int64_t chans, int64_t p0,
-                        int64_t cols, float *col)
+/* Copies the chans planes of x into xp with the zero border of the padding
+ * (padded spatial dims pd). */
+static void conv_pad_input(const float *x, const graph_window3 *w, const int64_t pd[3],
+                           int64_t chans, float *xp)
 {
-    const int64_t id_n = w->in[0], ih_n = w->in[1], iw_n = w->in[2];
-    const int64_t oh_n = w->out[1], ow_n = w->out[2];
-    const int64_t sd = w->stride[0], sh = w->stride[1], sw = w->stride[2];
-    const int64_t p1 = p0 + cols;
-    float *dst = col;
+    const int64_t ih_n = w->in[1], iw_n = w->in[2], pbw = w->pad_begin[2];
     for (int64_t c = 0; c < chans; c++) {
         const float *xc = x + c * w->in_size;
-        for (int64_t kd = 0; kd < w->kernel[0]; kd++) {
-            const int64_t off_d = kd * w->dilation[0] - w->pad_begin[0];
-            for (int64_t kh = 0; kh < w->kernel[1]; kh++) {
-                const int64_t off_h = kh * w->dilation[1] - w->pad_begin[1];
+        float *pc = xp + c * pd[0] * pd[1] * pd[2];
+        for (int64_t z = 0; z < pd[0]; z++)
+            for (int64_t yy = 0; yy < pd[1]; yy++) {
+                float *row = pc + (z * pd[1] + yy) * pd[2];
+                int64_t id = z - w->pad_begin[0], ih = yy - w->pad_begin[1];
+                if (id < 0 || id >= w->in[0] || ih < 0 || ih >= ih_n) {
+                    memset(row, 0, (size_t)pd[2] * sizeof *row);
+                    continue;
+                }
+                for (int64_t i = 0; i < pbw; i++)
+                    row[i] = 0.0f;
+                memcpy(row + pbw, xc + (id * ih_n + ih) * iw_n, (size_t)iw_n * sizeof *row);
+                for (int64_t i = pbw + iw_n; i < pd[2]; i++)
+                    row[i] = 0.0f;
+            }
+    }
+}
+
+/* Rows of the im2col matrix for output positions [p0, p0 + cols) (flattened
+ * over the three normalised spatial dims) from the unpadded or padded input
+ * xp of spatial dims pd: row (c, kd, kh, kw) holds
+ * xp[c, od*s0 + kd*d0, oh*s1 + kh*d1, ow*s2 + kw*d2].  col is ck x cols. */
+static void conv_im2col(const float *xp, const int64_t pd[3], const graph_window3 *w,
+                        int64_t chans, int64_t p0, int64_t cols, float *col)
+{
+    const int64_t oh_n = w->out[1], ow_n = w->out[2], sw = w->stride[2];
+    const int64_t plane = pd[0] * pd[1] * pd[2];
+    const int64_t step_d = w->stride[0] * pd[1] * pd[2], step_h = w->stride[1] * pd[2];
+    const int64_t q0 = p0 / ow_n, q1 = (p0 + cols - 1) / ow_n; /* (od, oh) rows touched */
+    float *dst = col;
+    for (int64_t c = 0; c < chans; c++)
+        for (int64_t kd = 0; kd < w->kernel[0]; kd++)
+            for (int64_t kh = 0; kh < w->kernel[1]; kh++)
                 for (int64_t kw = 0; kw < w->kernel[2]; kw++, dst += cols) {
-                    const int64_t off_w = kw * w->dilation[2] - w->pad_begin[2];
-                    int64_t lo, hi;
-                    graph_window_tap_range(ow_n, sw, off_w, 0, iw_n, &lo, &hi);
-                    int64_t q = p0 / ow_n;             /* (od, oh) row index */
-                    int64_t od = q / oh_n, oh = q % oh_n;
-                    for (int64_t pos = p0; pos < p1; q++) {
-                        int64_t a = pos - q * ow_n;    /* first ow of this row */
-                        int64_t e = (q + 1) * ow_n;
-                        if (e > p1)
-                            e = p1;
-                        int64_t bw = e - q * ow_n;     /* end ow of this row */
-                        int64_t base = q * ow_n - p0;  /* dst[base + ow] is column ow */
-                        int64_t id = od * sd + off_d, ih = oh * sh + off_h;
-                        int64_t l = lo > a ? lo : a, h = hi < bw ? hi : bw;
-                        if (id < 0 || id >= id_n || ih < 0 || ih >= ih_n || h <= l) {
-                            memset(&dst[base + a], 0, (size_t)(bw - a) * sizeof *dst);
+                    const float *base = xp + c * plane +
+                                        (kd * w->dilation[0] * pd[1] + kh * w->dilation[1]) *
+                                            pd[2] +
+                                        kw * w->dilation[2];
+                    int64_t od = q0 / oh_n, oh = q0 % oh_n;
+                    for (int64_t q = q0; q <= q1; q++) {
+                        int64_t a = q == q0 ? p0 - q * ow_n : 0;
+                        int64_t e = q == q1 ? p0 + cols - q * ow_n : ow_n;
+                        const float *src = base + od * step_d + oh * step_h + a * sw;
+                        float *seg = dst + (q * ow_n + a - p0);
+                        const int64_t len = e - a;
+                        if (sw == 1) {
+                            for (int64_t i = 0; i < len; i++)
+                                seg[i] = src[i];
                         } else {
-                            const float *src = xc + (id * ih_n + ih) * iw_n;
-                            if (l > a)
-                                memset(&dst[base + a], 0, (size_t)(l - a) * sizeof *dst);
-                            if (sw == 1) {
-                                memcpy(&dst[base + l], src + (l + off_w),
-                                       (size_t)(h - l) * sizeof *dst);
-                            } else {
-                                float *row = &dst[base];
-                                for (int64_t ow = l; ow < h; ow++)
-                                    row[ow] = src[ow * sw + off_w];
-                            }
-                            if (bw > h)
-                                memset(&dst[base + h], 0, (size_t)(bw - h) * sizeof *dst);
+                            for (int64_t i = 0; i < len; i++)
+                                seg[i] = src[i * sw];
                         }
-                        pos = e;
                         if (++oh == oh_n) {
                             oh = 0;
                             od++;
                         }
                     }
                 }
-            }
-        }
-    }
 }
 
 /* y[m] += sum over taps of w[m, tap] * x[m / mpg, shifted]: depthwise, one
@@ -202,9 +225,7 @@ static size_t conv_scratch(const graph_node *node, const graph_value *in, int n_
     char msg[256];
     if (conv_plan_make(node, in, n_in, out, n_out, &p, msg, sizeof msg))
         return 0;
-    if (p.depthwise || p.pointwise || p.w.out_size == 0)
-        return 0;
-    return (size_t)p.ck * (size_t)p.tile * sizeof(float);
+    return (p.col_floats + p.pad_floats) * sizeof(float);
 }
 
 static ssdc_status conv_forward(const rt_kernel_ctx *ctx, const graph_value *in, int n_in,
@@ -218,15 +239,14 @@ static ssdc_status conv_forward(const rt_kernel_ctx *ctx, const graph_value *in,
     const graph_window3 *w = &p.w;
     if (out[0].numel == 0)
         return SSDC_OK;
-    bool need_col = !p.depthwise && !p.pointwise && p.ck > 0;
-    size_t need = need_col ? (size_t)p.ck * (size_t)p.tile * sizeof(float) : 0;
+    size_t need = (p.col_floats + p.pad_floats) * sizeof(float);
     if (ctx->scratch_bytes < need)
         return rt_kernel_fail(ctx, err, SSDC_ERR_INVALID,
                               "scratch of %zu bytes, need %zu for im2col", ctx->scratch_bytes,
                               need);
     const float *x = in[0].data, *wt = in[1].data;
     const float *bias = n_in > 2 && in[2].dtype == GRAPH_DT_FLOAT ? in[2].data : NULL;
-    float *y = out[0].data, *col = ctx->scratch;
+    float *y = out[0].data, *col = ctx->scratch, *xpad = col + p.col_floats;
     for (int64_t n = 0; n < p.batch; n++) {
         const float *xn = x + n * p.chans * w->in_size;
         float *yn = y + n * p.m * w->out_size;
@@ -256,9 +276,16 @@ static ssdc_status conv_forward(const rt_kernel_ctx *ctx, const graph_value *in,
                             (int)w->in_size, 1.0f, yg, (int)w->out_size);
                 continue;
             }
+            const float *src = xg;
+            const int64_t *sdims = w->in;
+            if (p.padded) {
+                conv_pad_input(xg, w, p.pdims, p.cpg, xpad);
+                src = xpad;
+                sdims = p.pdims;
+            }
             for (int64_t p0 = 0; p0 < w->out_size; p0 += p.tile) {
                 int64_t cols = w->out_size - p0 < p.tile ? w->out_size - p0 : p.tile;
-                conv_im2col(xg, w, p.cpg, p0, cols, col);
+                conv_im2col(src, sdims, w, p.cpg, p0, cols, col);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p.mpg, (int)cols,
                             (int)p.ck, 1.0f, wg, (int)p.ck, col, (int)cols, 1.0f, yg + p0,
                             (int)w->out_size);

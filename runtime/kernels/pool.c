@@ -1,8 +1,11 @@
-/* Pooling forward.  MaxPool and AveragePool walk the window tap by tap: for
- * each kernel offset the output positions whose input lies inside the image
- * form a range per dimension, so the inner loop is a plain (strided) run over
- * one output row with no bounds checks.  AveragePool divides by separable
- * per-dimension counts kept in scratch. */
+/* Pooling forward.  Float MaxPool / AveragePool reduce one output row at a
+ * time: for every input row the window covers, the W part of the window is
+ * folded into the row (specialised loops for the common 2- and 3-wide
+ * windows, bounds checks only at the borders).  AveragePool then divides by
+ * separable per-dimension counts kept in scratch.  MaxPool with Indices (and
+ * on 8-bit integers) walks the window tap by tap instead: for each kernel
+ * offset the output positions whose input lies inside the image form a range
+ * per dimension, so the inner loop is a run over one output row. */
 #include "runtime/kernel.h"
 #include "graph/ops/window.h"
 
@@ -45,6 +48,120 @@ static ssdc_status pool_window(const graph_node *node, const graph_value *in,
     }
     graph_window_to3(&w, w3);
     return SSDC_OK;
+}
+
+/* ---- row-wise float pooling ---- */
+
+/* The W-dimension part of the window, with the interior [a, b) of output
+ * columns whose every tap lies inside the input row. */
+typedef struct {
+    int64_t kw, sw, dw, pb, in_w, out_w, a, b;
+} pool_row;
+
+static void pool_row_init(const graph_window3 *w, pool_row *r)
+{
+    r->kw = w->kernel[2];
+    r->sw = w->stride[2];
+    r->dw = w->dilation[2];
+    r->pb = w->pad_begin[2];
+    r->in_w = w->in[2];
+    r->out_w = w->out[2];
+    int64_t lo, hi, lo_last, hi_last;
+    graph_window_tap_range(r->out_w, r->sw, -r->pb, 0, r->in_w, &lo, &hi);
+    graph_window_tap_range(r->out_w, r->sw, (r->kw - 1) * r->dw - r->pb, 0, r->in_w, &lo_last,
+                           &hi_last);
+    r->a = lo;
+    r->b = hi_last > lo ? hi_last : lo;
+}
+
+#define POOL_MAX_OP(acc, v) ((v) > (acc) ? (v) : (acc))
+#define POOL_SUM_OP(acc, v) ((acc) + (v))
+
+/* acc[ow] = OP(acc[ow], r[ow*sw - pb + k*dw]) over the taps k inside r. */
+#define POOL_ROW(NAME, OP)                                                                     \
+    static void NAME(const float *restrict r, float *restrict acc, const pool_row *p)          \
+    {                                                                                          \
+        const int64_t kw = p->kw, sw = p->sw, dw = p->dw;                                      \
+        for (int64_t ow = 0; ow < p->out_w; ow++) {                                            \
+            if (ow == p->a)                                                                    \
+                ow = p->b;                                                                     \
+            if (ow >= p->out_w)                                                                \
+                break;                                                                         \
+            float v = acc[ow];                                                                 \
+            for (int64_t k = 0; k < kw; k++) {                                                 \
+                int64_t i = ow * sw - p->pb + k * dw;                                          \
+                if (i >= 0 && i < p->in_w)                                                     \
+                    v = OP(v, r[i]);                                                           \
+            }                                                                                  \
+            acc[ow] = v;                                                                       \
+        }                                                                                      \
+        const int64_t n = p->b - p->a;                                                         \
+        const float *restrict q = r + (p->a * sw - p->pb);                                     \
+        float *restrict o = acc + p->a;                                                        \
+        if (dw == 1 && kw == 2 && sw == 2) {                                                   \
+            for (int64_t i = 0; i < n; i++)                                                    \
+                o[i] = OP(o[i], OP(q[2 * i], q[2 * i + 1]));                                   \
+        } else if (dw == 1 && kw == 3 && sw == 2) {                                            \
+            for (int64_t i = 0; i < n; i++)                                                    \
+                o[i] = OP(o[i], OP(OP(q[2 * i], q[2 * i + 1]), q[2 * i + 2]));                 \
+        } else if (dw == 1 && kw == 2 && sw == 1) {                                            \
+            for (int64_t i = 0; i < n; i++)                                                    \
+                o[i] = OP(o[i], OP(q[i], q[i + 1]));                                           \
+        } else if (dw == 1 && kw == 3 && sw == 1) {                                            \
+            for (int64_t i = 0; i < n; i++)                                                    \
+                o[i] = OP(o[i], OP(OP(q[i], q[i + 1]), q[i + 2]));                             \
+        } else if (sw == 1) {                                                                  \
+            for (int64_t k = 0; k < kw; k++) {                                                 \
+                const float *restrict qk = q + k * dw;                                         \
+                for (int64_t i = 0; i < n; i++)                                                \
+                    o[i] = OP(o[i], qk[i]);                                                    \
+            }                                                                                  \
+        } else {                                                                               \
+            for (int64_t i = 0; i < n; i++) {                                                  \
+                float v = o[i];                                                                \
+                for (int64_t k = 0; k < kw; k++)                                               \
+                    v = OP(v, q[i * sw + k * dw]);                                             \
+                o[i] = v;                                                                      \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+POOL_ROW(pool_row_max, POOL_MAX_OP)
+POOL_ROW(pool_row_sum, POOL_SUM_OP)
+
+/* Max (inv_* NULL) or average of one (n, c) plane, output row by output row. */
+static void pool_plane_rows(const float *x, const graph_window3 *w, const pool_row *pr,
+                            const float *inv_d, const float *inv_h, const float *inv_w, float *y)
+{
+    const bool is_max = inv_d == NULL;
+    const int64_t ih_n = w->in[1], iw_n = w->in[2], oh_n = w->out[1], ow_n = w->out[2];
+    for (int64_t od = 0; od < w->out[0]; od++)
+        for (int64_t oh = 0; oh < oh_n; oh++) {
+            float *acc = y + (od * oh_n + oh) * ow_n;
+            const float init = is_max ? -INFINITY : 0.0f;
+            for (int64_t ow = 0; ow < ow_n; ow++)
+                acc[ow] = init;
+            for (int64_t kd = 0; kd < w->kernel[0]; kd++) {
+                int64_t id = od * w->stride[0] - w->pad_begin[0] + kd * w->dilation[0];
+                if (id < 0 || id >= w->in[0])
+                    continue;
+                for (int64_t kh = 0; kh < w->kernel[1]; kh++) {
+                    int64_t ih = oh * w->stride[1] - w->pad_begin[1] + kh * w->dilation[1];
+                    if (ih < 0 || ih >= ih_n)
+                        continue;
+                    const float *row = x + (id * ih_n + ih) * iw_n;
+                    if (is_max)
+                        pool_row_max(row, acc, pr);
+                    else
+                        pool_row_sum(row, acc, pr);
+                }
+            }
+            if (!is_max) {
+                const float f = inv_d[od] * inv_h[oh];
+                for (int64_t ow = 0; ow < ow_n; ow++)
+                    acc[ow] *= f * inv_w[ow];
+            }
+        }
 }
 
 /* ---- MaxPool ---- */
@@ -137,6 +254,15 @@ static ssdc_status maxpool_forward(const rt_kernel_ctx *ctx, const graph_value *
     }
     int64_t planes = in[0].dims[0] * in[0].dims[1];
     int64_t *ind = n_out > 1 && out[1].dtype == GRAPH_DT_INT64 ? out[1].data : NULL;
+    if (!ind && in[0].dtype == GRAPH_DT_FLOAT) {
+        pool_row pr;
+        pool_row_init(&w, &pr);
+        const float *x = in[0].data;
+        float *y = out[0].data;
+        for (int64_t p = 0; p < planes; p++)
+            pool_plane_rows(x + p * w.in_size, &w, &pr, NULL, NULL, NULL, y + p * w.out_size);
+        return SSDC_OK;
+    }
     for (int64_t p = 0; p < planes; p++) {
         int64_t *ip = ind ? ind + p * w.out_size : NULL;
         switch (in[0].dtype) {
@@ -186,52 +312,6 @@ static void pool_avg_inverse_counts(const graph_window3 *w, int d, bool include_
     }
 }
 
-static void pool_avg_plane(const float *x, const graph_window3 *w, const float *inv_d,
-                           const float *inv_h, const float *inv_w, float *y)
-{
-    const int64_t ih_n = w->in[1], iw_n = w->in[2], oh_n = w->out[1], ow_n = w->out[2];
-    const int64_t sw = w->stride[2];
-    memset(y, 0, (size_t)w->out_size * sizeof *y);
-    for (int64_t kd = 0; kd < w->kernel[0]; kd++) {
-        int64_t off_d = kd * w->dilation[0] - w->pad_begin[0], lo_d, hi_d;
-        graph_window_tap_range(w->out[0], w->stride[0], off_d, 0, w->in[0], &lo_d, &hi_d);
-        for (int64_t kh = 0; kh < w->kernel[1]; kh++) {
-            int64_t off_h = kh * w->dilation[1] - w->pad_begin[1], lo_h, hi_h;
-            graph_window_tap_range(oh_n, w->stride[1], off_h, 0, ih_n, &lo_h, &hi_h);
-            for (int64_t kw = 0; kw < w->kernel[2]; kw++) {
-                int64_t off_w = kw * w->dilation[2] - w->pad_begin[2], lo, hi;
-                graph_window_tap_range(ow_n, sw, off_w, 0, iw_n, &lo, &hi);
-                if (lo >= hi)
-                    continue;
-                for (int64_t od = lo_d; od < hi_d; od++) {
-                    int64_t id = od * w->stride[0] + off_d;
-                    for (int64_t oh = lo_h; oh < hi_h; oh++) {
-                        int64_t ih = oh * w->stride[1] + off_h;
-                        const float *src = x + (id * ih_n + ih) * iw_n;
-                        float *dst = y + (od * oh_n + oh) * ow_n;
-                        if (sw == 1) {
-                            const float *s = src + (lo + off_w);
-                            float *d = dst + lo;
-                            for (int64_t i = 0; i < hi - lo; i++)
-                                d[i] += s[i];
-                        } else {
-                            for (int64_t ow = lo; ow < hi; ow++)
-                                dst[ow] += src[ow * sw + off_w];
-                        }
-                    }
-                }
-            }
-        }
-    }
-    for (int64_t od = 0; od < w->out[0]; od++)
-        for (int64_t oh = 0; oh < oh_n; oh++) {
-            const float f = inv_d[od] * inv_h[oh];
-            float *dst = y + (od * oh_n + oh) * ow_n;
-            for (int64_t ow = 0; ow < ow_n; ow++)
-                dst[ow] *= f * inv_w[ow];
-        }
-}
-
 static ssdc_status averagepool_forward(const rt_kernel_ctx *ctx, const graph_value *in,
                                        int n_in, graph_value *out, int n_out, ssdc_error *err)
 {
@@ -249,11 +329,13 @@ static ssdc_status averagepool_forward(const rt_kernel_ctx *ctx, const graph_val
     pool_avg_inverse_counts(&w, 0, include_pad, inv_d);
     pool_avg_inverse_counts(&w, 1, include_pad, inv_h);
     pool_avg_inverse_counts(&w, 2, include_pad, inv_w);
+    pool_row pr;
+    pool_row_init(&w, &pr);
     int64_t planes = in[0].dims[0] * in[0].dims[1];
     const float *x = in[0].data;
     float *y = out[0].data;
     for (int64_t p = 0; p < planes; p++)
-        pool_avg_plane(x + p * w.in_size, &w, inv_d, inv_h, inv_w, y + p * w.out_size);
+        pool_plane_rows(x + p * w.in_size, &w, &pr, inv_d, inv_h, inv_w, y + p * w.out_size);
     return SSDC_OK;
 }
 

@@ -1,0 +1,1 @@
+/* placeholder so the build configures; being written */

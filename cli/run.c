@@ -103,6 +103,35 @@ static bool compare_output(const char *name, const graph_value *got, const graph
     return true;
 }
 
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != 0)
+            continue;
+        char c = buf[i];
+        buf[i] = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return -1;
+        buf[i] = c;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
 /* Output names become file names: refuse path separators and dot names. */
 static bool safe_file_name(const char *s)
 {
@@ -231,7 +260,7 @@ int cli_run(int argc, char **argv)
         rc = cli_error(&err);
         goto done;
     }
-    if (out_dir && mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+    if (out_dir && make_dirs(out_dir) != 0) {
         rc = cli_errorf("cannot create output folder '%s': %s", out_dir, strerror(errno));
         goto done;
     }

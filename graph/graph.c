@@ -279,6 +279,103 @@ void graph_free(graph *g)
     free(g);
 }
 
+static void *dup_bytes(const void *src, size_t n)
+{
+    void *d = malloc(n ? n : 1);
+    if (d && n)
+        memcpy(d, src, n);
+    return d;
+}
+
+static bool clone_attr(graph_attr *dst, const graph_attr *src)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->type = src->type;
+    dst->f = src->f;
+    dst->i = src->i;
+    dst->n = src->n;
+    dst->name = graph_strdup(src->name);
+    bool ok = dst->name != NULL;
+    if (ok && src->s)
+        ok = (dst->s = graph_strdup(src->s)) != NULL;
+    if (ok && src->floats)
+        ok = (dst->floats = dup_bytes(src->floats, src->n * sizeof(float))) != NULL;
+    if (ok && src->ints)
+        ok = (dst->ints = dup_bytes(src->ints, src->n * sizeof(int64_t))) != NULL;
+    if (ok && src->strings) {
+        ok = (dst->strings = calloc(src->n ? src->n : 1, sizeof(char *))) != NULL;
+        for (size_t k = 0; ok && k < src->n; k++)
+            ok = (dst->strings[k] = graph_strdup(src->strings[k])) != NULL;
+    }
+    if (ok && src->t) {
+        ok = (dst->t = malloc(sizeof *dst->t)) != NULL;
+        if (ok) {
+            *dst->t = *src->t;
+            dst->t->data = dup_bytes(src->t->data, graph_value_bytes(src->t));
+            ok = dst->t->data != NULL;
+            if (!ok) {
+                free(dst->t);
+                dst->t = NULL;
+            }
+        }
+    }
+    if (!ok)
+        graph_attr_clear(dst);
+    return ok;
+}
+
+graph *graph_clone(const graph *g)
+{
+    graph *c = graph_new();
+    if (!c)
+        return NULL;
+    bool ok = true;
+    free(c->name), free(c->source), free(c->producer_name), free(c->producer_version);
+    c->name = graph_strdup(g->name);
+    c->source = graph_strdup(g->source);
+    c->producer_name = graph_strdup(g->producer_name);
+    c->producer_version = graph_strdup(g->producer_version);
+    c->ir_version = g->ir_version;
+    c->opset = g->opset;
+    ok = c->name && c->source && c->producer_name && c->producer_version;
+    for (int t = 0; ok && t < g->n_tensors; t++) {
+        const graph_tensor *src = &g->tensors[t];
+        int idx;
+        ok = graph_add_tensor(c, src->name, src->dtype, &src->shape, src->kind, &idx, NULL) == SSDC_OK;
+        if (!ok)
+            break;
+        c->tensors[idx].is_output = src->is_output;
+        if (src->data) {
+            int64_t n = 1;
+            for (int d = 0; d < src->shape.rank; d++)
+                n *= src->shape.dims[d];
+            c->tensors[idx].data = dup_bytes(src->data, (size_t)n * graph_dtype_size(src->dtype));
+            ok = c->tensors[idx].data != NULL;
+        }
+    }
+    for (int i = 0; ok && i < g->n_nodes; i++) {
+        const graph_node *n = &g->nodes[i];
+        int idx;
+        ok = graph_add_node(c, n->name, n->op_type, n->domain, n->n_inputs, n->inputs, n->n_outputs,
+                            n->outputs, &idx, NULL) == SSDC_OK;
+        for (int a = 0; ok && a < n->n_attrs; a++) {
+            graph_attr copy;
+            ok = clone_attr(&copy, &n->attrs[a]) && graph_node_add_attr(c, idx, &copy, NULL) == SSDC_OK;
+        }
+    }
+    if (ok && g->n_inputs)
+        ok = (c->inputs = dup_bytes(g->inputs, (size_t)g->n_inputs * sizeof(int))) != NULL;
+    if (ok && g->n_outputs)
+        ok = (c->outputs = dup_bytes(g->outputs, (size_t)g->n_outputs * sizeof(int))) != NULL;
+    c->n_inputs = ok ? g->n_inputs : 0;
+    c->n_outputs = ok ? g->n_outputs : 0;
+    if (!ok) {
+        graph_free(c);
+        return NULL;
+    }
+    return c;
+}
+
 static uint64_t hash_str(const char *s)
 {
     uint64_t h = 1469598103934665603ull;

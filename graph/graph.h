@@ -159,6 +159,10 @@ typedef struct graph {
 graph *graph_new(void);
 void graph_free(graph *g);
 
+/* Deep copy (tensors, nodes, attributes, initializer data); NULL if out of
+ * memory.  Indices are preserved. */
+graph *graph_clone(const graph *g);
+
 /* Returns the tensor index, or -1. */
 int graph_find_tensor(const graph *g, const char *name);
 

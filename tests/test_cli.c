@@ -145,11 +145,11 @@ Test(cli, run_writes_outputs_and_summary)
     char tmpl[] = "/tmp/ssdc_out_XXXXXX";
     char *dir = mkdtemp(tmpl);
     char args[512];
-    snprintf(args, sizeof args, "run " BAD "relu.onnx --input x=" BAD "x_2x4.npy --output-dir %s/o",
+    snprintf(args, sizeof args, "run " BAD "relu.onnx --input x=" BAD "x_2x4.npy --output-dir %s/o/p",
              dir);
     cr_assert_eq(ssdc(args), 0, "%s", err_buf);
     char p[512];
-    snprintf(p, sizeof p, "%s/o/y.npy", dir);
+    snprintf(p, sizeof p, "%s/o/p/y.npy", dir);
     graph_value v = {0};
     ssdc_error err = {0};
     cr_assert_eq(npy_read_file(p, &v, &err), SSDC_OK, "%s", err.msg);
@@ -161,6 +161,8 @@ Test(cli, run_writes_outputs_and_summary)
         cr_expect_float_eq(y[i], i - 4 > 0 ? (float)(i - 4) : 0.0f, 1e-7);
     free(v.data);
     unlink(p);
+    snprintf(p, sizeof p, "%s/o/p", dir);
+    rmdir(p);
     snprintf(p, sizeof p, "%s/o", dir);
     rmdir(p);
     rmdir(dir);

@@ -140,13 +140,15 @@ Test(models, resnet18, .timeout = 600)
     const char *build = getenv("SSDC_BUILD_ROOT");
     cr_assert(build);
     char model[1024], in_path[1024], out_path[1024], cmd[4096];
-    snprintf(model, sizeof model, "%s/resnet18.onnx", build);
-    snprintf(in_path, sizeof in_path, "%s/resnet18.input.npy", build);
-    snprintf(out_path, sizeof out_path, "%s/resnet18.output.npy", build);
+    /* the same file bench/forward.sh uses */
+    snprintf(model, sizeof model, "%s/models/resnet18.onnx", build);
+    snprintf(in_path, sizeof in_path, "%s/models/resnet18.input.npy", build);
+    snprintf(out_path, sizeof out_path, "%s/models/resnet18.output.npy", build);
     struct stat st;
     if (stat(out_path, &st) != 0) {
-        snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/models/make_resnet18.py' '%s' >/dev/null",
-                 root(), model);
+        snprintf(cmd, sizeof cmd,
+                 "mkdir -p '%s/models' && /usr/bin/python3 '%s/models/make_resnet18.py' '%s' >/dev/null",
+                 build, root(), model);
         int rc = system(cmd);
         cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "make_resnet18.py failed");
     }

@@ -7,6 +7,8 @@
 /* Each returns the process exit status: 0 ok, 1 error, 2 usage. */
 int cli_inspect(int argc, char **argv);
 int cli_run(int argc, char **argv);
+int cli_train(int argc, char **argv);
+int cli_eval(int argc, char **argv);
 
 /* Prints "ssdc: error: <msg>" to stderr and returns 1. */
 int cli_error(const ssdc_error *err);

@@ -9,7 +9,7 @@
 static const char usage[] =
     "usage: ssdc <command> [options]\n"
     "\n"
-    "ssdc imports ONNX models into its own graph IR and runs them.\n"
+    "ssdc imports ONNX models into its own graph IR, runs them and trains them.\n"
     "\n"
     "commands:\n"
     "  inspect MODEL.onnx                 opset, inputs/outputs, op histogram, parameters,\n"
@@ -17,6 +17,10 @@ static const char usage[] =
     "  run MODEL.onnx --input NAME=FILE.npy ... [--output-dir DIR]\n"
     "                                     run a model on NumPy inputs; write DIR/OUTPUT.npy\n"
     "                                     or print a summary of each output\n"
+    "  train MODEL.onnx --data SPEC -o TRAINED.onnx\n"
+    "                                     train the model with cross-entropy (Adam, early\n"
+    "                                     stopping, checkpoints, --resume) and export it\n"
+    "  eval MODEL.onnx --data SPEC        accuracy, per-class precision/recall, confusion\n"
     "  help                               this text\n"
     "  version                            print the version\n"
     "\n"
@@ -62,6 +66,10 @@ int main(int argc, char **argv)
         return cli_inspect(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
         return cli_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train"))
+        return cli_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval"))
+        return cli_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         fputs(usage, stdout);
         return 0;

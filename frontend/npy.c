@@ -6,6 +6,8 @@
  * spaces and ended by '\n', then the raw C-order data. */
 #include "frontend/npy.h"
 
+#include "graph/fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -413,24 +415,6 @@ ssdc_status npy_read_file(const char *path, graph_value *v, ssdc_error *err)
 
 /* ---- writing ---- */
 
-static ssdc_status npy_write_all(int fd, const void *buf, size_t len, ssdc_error *err)
-{
-    const uint8_t *p = buf;
-    while (len > 0) {
-        size_t chunk = len > ((size_t)1 << 30) ? (size_t)1 << 30 : len;
-        ssize_t w = write(fd, p, chunk);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return ssdc_fail(err, SSDC_ERR_IO, "write failed: %s", strerror(errno));
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return SSDC_OK;
-}
-
-/* Builds the 1.0 header (magic .. '\n'), total length a multiple of 64. */
 static ssdc_status npy_build_header(const graph_value *v, const char *descr, char *out,
                                     size_t cap, size_t *len, ssdc_error *err)
 {
@@ -490,40 +474,23 @@ static ssdc_status npy_check_value(const graph_value *v, const char **descr, siz
 
 /* Writes the data in little-endian order, swapping through a buffer on
  * big-endian hosts. */
-static ssdc_status npy_write_data(int fd, const graph_value *v, size_t bytes, ssdc_error *err)
+static ssdc_status npy_write_data(ssdc_atomic_file *f, const graph_value *v, size_t bytes,
+                                  ssdc_error *err)
 {
     size_t es = graph_dtype_size(v->dtype);
     if (npy_host_is_little_endian() || es == 1)
-        return npy_write_all(fd, v->data, bytes, err);
+        return ssdc_atomic_write(f, v->data, bytes, err);
     uint8_t tmp[4096];
     const uint8_t *p = v->data;
     for (size_t off = 0; off < bytes; off += sizeof tmp) {
         size_t n = bytes - off < sizeof tmp ? bytes - off : sizeof tmp;
         memcpy(tmp, p + off, n);
         npy_swap_to_host(tmp, n / es, es);
-        ssdc_status st = npy_write_all(fd, tmp, n, err);
+        ssdc_status st = ssdc_atomic_write(f, tmp, n, err);
         if (st)
             return st;
     }
     return SSDC_OK;
-}
-
-/* Flushes the directory holding path so the rename is durable (best effort). */
-static void npy_sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
 }
 
 ssdc_status npy_write_file(const char *path, const graph_value *v, ssdc_error *err)
@@ -537,44 +504,15 @@ ssdc_status npy_write_file(const char *path, const graph_value *v, ssdc_error *e
         st = npy_build_header(v, descr, header, sizeof header, &hlen, err);
     if (st)
         return ssdc_error_prefix(err, "%s", path);
-
-    /* temporary file next to the target so rename() stays on one file system */
-    static unsigned counter;
-    size_t tcap = strlen(path) + 64;
-    char *tmp = malloc(tcap);
-    if (!tmp) {
-        ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
-        return ssdc_error_prefix(err, "%s", path);
-    }
-    int fd = -1;
-    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-        snprintf(tmp, tcap, "%s.tmp.%ld.%u", path, (long)getpid(),
-                 __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        ssdc_fail(err, SSDC_ERR_IO, "cannot create temporary file %s: %s", tmp, strerror(errno));
-        free(tmp);
-        return ssdc_error_prefix(err, "%s", path);
-    }
-    st = npy_write_all(fd, header, hlen, err);
+    ssdc_atomic_file f;
+    if ((st = ssdc_atomic_open(&f, path, err)))
+        return st;
+    st = ssdc_atomic_write(&f, header, hlen, err);
     if (!st)
-        st = npy_write_data(fd, v, bytes, err);
-    if (!st && fsync(fd) != 0)
-        st = ssdc_fail(err, SSDC_ERR_IO, "fsync failed: %s", strerror(errno));
-    if (close(fd) != 0 && !st)
-        st = ssdc_fail(err, SSDC_ERR_IO, "close failed: %s", strerror(errno));
-    if (!st && rename(tmp, path) != 0)
-        st = ssdc_fail(err, SSDC_ERR_IO, "cannot rename the temporary file into place: %s",
-                       strerror(errno));
+        st = npy_write_data(&f, v, bytes, err);
     if (st) {
-        unlink(tmp);
-        free(tmp);
-        return ssdc_error_prefix(err, "%s", path);
+        ssdc_atomic_abort(&f);
+        return st;
     }
-    free(tmp);
-    npy_sync_dir(path);
-    return SSDC_OK;
+    return ssdc_atomic_commit(&f, err);
 }

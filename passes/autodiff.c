@@ -425,12 +425,17 @@ ssdc_status autodiff_build(graph *g, int loss, const int *params, int n_params, 
 
     /* seed: d(loss)/d(loss) = 1 */
     {
-        float *one = malloc(sizeof *one);
+        /* in the loss's dtype, so double graphs stay double */
+        bool dbl = g->tensors[loss].dtype == GRAPH_DT_DOUBLE;
+        void *one = malloc(dbl ? sizeof(double) : sizeof(float));
         if (!one) {
             st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory in autodiff");
             goto done;
         }
-        *one = 1.0f;
+        if (dbl)
+            *(double *)one = 1.0;
+        else
+            *(float *)one = 1.0f;
         char name[512];
         snprintf(name, sizeof name, "%s/grad/seed", g->tensors[loss].name);
         int seed;
@@ -439,7 +444,8 @@ ssdc_status autodiff_build(graph *g, int loss, const int *params, int n_params, 
         int rank = ls.rank < 0 ? 0 : ls.rank;
         for (int d = 0; d < rank; d++)
             dims[d] = 1;
-        if ((st = graph_add_initializer(g, name, GRAPH_DT_FLOAT, rank, dims, one, &seed, err)))
+        if ((st = graph_add_initializer(g, name, dbl ? GRAPH_DT_DOUBLE : GRAPH_DT_FLOAT, rank,
+                                        dims, one, &seed, err)))
             goto done;
         if ((st = list_push(&c.contrib[loss], seed, err)))
             goto done;
@@ -524,15 +530,16 @@ ssdc_status autodiff_build(graph *g, int loss, const int *params, int n_params, 
             }
             for (int d = 0; d < s->rank; d++)
                 numel *= s->dims[d];
-            float *z = calloc((size_t)(numel ? numel : 1), sizeof *z);
+            graph_dtype zdt = g->tensors[p].dtype == GRAPH_DT_DOUBLE ? GRAPH_DT_DOUBLE
+                                                                      : GRAPH_DT_FLOAT;
+            void *z = calloc((size_t)(numel ? numel : 1), graph_dtype_size(zdt));
             char name[512];
             snprintf(name, sizeof name, "%s/grad/zero", g->tensors[p].name);
             if (!z) {
                 st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory in autodiff");
                 goto done;
             }
-            if ((st = graph_add_initializer(g, name, GRAPH_DT_FLOAT, s->rank, s->dims, z, &grads[i],
-                                            err)))
+            if ((st = graph_add_initializer(g, name, zdt, s->rank, s->dims, z, &grads[i], err)))
                 goto done;
         }
     }

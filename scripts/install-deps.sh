@@ -7,10 +7,10 @@ set -eu
 cd "$(dirname "$0")/.."
 
 pkgs="meson ninja-build pkg-config gcc protobuf-c-compiler libprotobuf-c-dev libonnx-dev
-      libopenblas-dev libcriterion-dev"
+      libopenblas-dev libcriterion-dev zlib1g-dev"
 if [ "${1:-}" = "--test" ]; then
     pkgs="$pkgs libonnx-testdata python3-onnx python3-numpy python3-torch python3-torchvision
-          valgrind"
+          valgrind dataset-fashion-mnist"
     # Node.js + npm for ONNX Runtime: keep a Node.js that is already there.
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 fi

@@ -153,22 +153,29 @@ static ssdc_status prelu_forward(const rt_kernel_ctx *ctx, const graph_value *in
         if (kind[d])
             acc *= (int)len[d];
     }
-    const float *xd = x->data, *sd = s->data;
-    float *y = out[0].data;
+    const float *restrict xd = x->data, *sd = s->data;
+    float *restrict y = out[0].data;
     const int64_t inner = len[nm - 1];
     const int64_t outer = x->numel / inner;
     int64_t idx[GRAPH_MAX_RANK] = {0}, soff = 0;
     for (int64_t o = 0; o < outer; o++) {
         const float *xp = xd + o * inner;
         float *yp = y + o * inner;
+        /* max(x, 0) + slope * min(x, 0) in the compare-select forms GCC turns
+         * into maxps / minps (a select around the product would stay a
+         * branch); NaN passes through the first term */
         if (kind[nm - 1]) {
-            const float *sp = sd + soff;
-            for (int64_t i = 0; i < inner; i++)
-                yp[i] = xp[i] < 0.0f ? xp[i] * sp[i] : xp[i];
+            const float *restrict sp = sd + soff;
+            for (int64_t i = 0; i < inner; i++) {
+                const float v = xp[i];
+                yp[i] = (v < 0.0f ? 0.0f : v) + (v < 0.0f ? v : 0.0f) * sp[i];
+            }
         } else {
             const float sv = sd[soff];
-            for (int64_t i = 0; i < inner; i++)
-                yp[i] = xp[i] < 0.0f ? xp[i] * sv : xp[i];
+            for (int64_t i = 0; i < inner; i++) {
+                const float v = xp[i];
+                yp[i] = (v < 0.0f ? 0.0f : v) + (v < 0.0f ? v : 0.0f) * sv;
+            }
         }
         for (int d = nm - 2; d >= 0; d--) {
             soff += sstride[d];

@@ -24,7 +24,10 @@ typedef struct {
     bool padded;        /* some padding: im2col reads a zero-bordered copy */
     bool depthwise;     /* one input channel per group, direct loop */
     bool pointwise;     /* 1x1, stride 1, no padding: no im2col */
-    size_t col_floats;  /* scratch: im2col tile, then the padded copy */
+    bool wide;          /* unit stride in H and W: im2col rows over the padded width */
+    int64_t tile_rows;  /* wide: (od, oh) output rows per tile */
+    size_t col_floats;  /* scratch: im2col tile, wide sgemm result, padded copy */
+    size_t ybuf_floats;
     size_t pad_floats;
 } conv_plan;
 
@@ -98,11 +101,30 @@ static ssdc_status conv_plan_make(const graph_node *node, const graph_value *in,
         p->padded = p->padded || p->w.pad_begin[d] || p->w.pad_end[d];
         pad_size *= p->pdims[d];
     }
-    if (!p->depthwise && !p->pointwise && p->ck > 0 && p->w.out_size > 0) {
-        /* keep the padded copy 64-byte aligned after the tile */
-        p->col_floats = ((size_t)p->ck * (size_t)p->tile + 15) / 16 * 16;
-        p->pad_floats = p->padded ? (size_t)p->cpg * (size_t)pad_size : 0;
+    if (p->depthwise || p->pointwise || p->ck == 0 || p->w.out_size == 0)
+        return SSDC_OK;
+    /* With unit stride in H and W, im2col row (c, kd, kh, kw) over a run of
+     * output rows is one contiguous piece of the padded input if the output
+     * rows are taken pd[2] wide: sgemm computes pd[2] - out[2] extra columns
+     * per row, dropped when the result is copied out with the bias.  Worth it
+     * unless those columns cost more than the short copies they replace (and
+     * for a single output row, where the plain im2col is one copy per row). */
+    int64_t extra = p->pdims[2] - p->w.out[2];
+    int64_t rows = p->w.out[0] * p->w.out[1];
+    /* per output row: the im2col columns and the sgemm result columns */
+    int64_t row_floats = (p->ck > p->mpg ? p->ck : p->mpg) * p->pdims[2];
+    p->wide = p->w.stride[1] == 1 && p->w.stride[2] == 1 && p->mpg * extra <= 64 && rows > 1 &&
+              row_floats <= CONV_TILE_FLOATS;
+    if (p->wide) {
+        p->tile_rows = CONV_TILE_FLOATS / row_floats;
+        if (p->tile_rows > rows)
+            p->tile_rows = rows;
+        p->tile = p->tile_rows * p->pdims[2];
+        p->ybuf_floats = ((size_t)p->mpg * (size_t)p->tile + 15) / 16 * 16;
     }
+    /* keep every part 64-byte aligned */
+    p->col_floats = ((size_t)p->ck * (size_t)p->tile + 15) / 16 * 16;
+    p->pad_floats = p->padded ? (size_t)p->cpg * (size_t)pad_size : 0;
     return SSDC_OK;
 }
 
@@ -174,6 +196,40 @@ static void conv_im2col(const float *xp, const int64_t pd[3], const graph_window
                 }
 }
 
+/* Wide im2col for unit stride in H and W: output rows q in [q0, q1) (q = od *
+ * out[1] + oh) each take pd[2] columns, column (q - q0) * pd[2] + ow holding
+ * xp[c, od*s0 + kd*d0, oh + kh*d1, ow + kw*d2]; columns ow >= out[2] are
+ * scratch values that only feed outputs which are dropped (the last row's
+ * are zeroed so no read passes the end of the input). */
+static void conv_im2col_wide(const float *xp, const int64_t pd[3], const graph_window3 *w,
+                             int64_t chans, int64_t q0, int64_t q1, float *col)
+{
+    const int64_t oh_n = w->out[1], ow_n = w->out[2], pw = pd[2];
+    const int64_t plane = pd[0] * pd[1] * pd[2], cols = (q1 - q0) * pw;
+    float *dst = col;
+    for (int64_t c = 0; c < chans; c++)
+        for (int64_t kd = 0; kd < w->kernel[0]; kd++)
+            for (int64_t kh = 0; kh < w->kernel[1]; kh++)
+                for (int64_t kw = 0; kw < w->kernel[2]; kw++, dst += cols) {
+                    const float *base = xp + c * plane +
+                                        (kd * w->dilation[0] * pd[1] + kh * w->dilation[1]) * pw +
+                                        kw * w->dilation[2];
+                    for (int64_t q = q0; q < q1;) {
+                        /* a run of rows with the same od: contiguous in xp */
+                        int64_t od = q / oh_n, oh = q % oh_n;
+                        int64_t n = oh_n - oh < q1 - q ? oh_n - oh : q1 - q;
+                        const float *src = base + (od * w->stride[0] * pd[1] + oh) * pw;
+                        float *seg = dst + (q - q0) * pw;
+                        const int64_t len = (n - 1) * pw + ow_n;
+                        for (int64_t i = 0; i < len; i++)
+                            seg[i] = src[i];
+                        for (int64_t i = len; i < n * pw; i++)
+                            seg[i] = 0.0f;
+                        q += n;
+                    }
+                }
+}
+
 /* y[m] += sum over taps of w[m, tap] * x[m / mpg, shifted]: depthwise, one
  * input channel per group; y already holds the bias. */
 static void conv_depthwise(const float *x, const float *wt, const conv_plan *p, float *y)
@@ -218,6 +274,33 @@ static void conv_depthwise(const float *x, const float *wt, const conv_plan *p, 
     }
 }
 
+/* One image and group on the wide path: tiles of output rows go through
+ * im2col and sgemm into ybuf, then out to y without the extra columns and
+ * with the bias added. */
+static void conv_wide_group(const float *xp, const int64_t pd[3], const float *wg,
+                            const float *bias, const conv_plan *p, float *col, float *ybuf,
+                            float *yg)
+{
+    const graph_window3 *w = &p->w;
+    const int64_t rows = w->out[0] * w->out[1], ow_n = w->out[2], pw = pd[2];
+    for (int64_t q0 = 0; q0 < rows; q0 += p->tile_rows) {
+        int64_t q1 = q0 + p->tile_rows < rows ? q0 + p->tile_rows : rows;
+        int64_t cols = (q1 - q0) * pw;
+        conv_im2col_wide(xp, pd, w, p->cpg, q0, q1, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p->mpg, (int)cols,
+                    (int)p->ck, 1.0f, wg, (int)p->ck, col, (int)cols, 0.0f, ybuf, (int)cols);
+        for (int64_t m = 0; m < p->mpg; m++) {
+            const float bv = bias ? bias[m] : 0.0f;
+            for (int64_t q = q0; q < q1; q++) {
+                const float *src = ybuf + m * cols + (q - q0) * pw;
+                float *dst = yg + m * w->out_size + q * ow_n;
+                for (int64_t i = 0; i < ow_n; i++)
+                    dst[i] = src[i] + bv;
+            }
+        }
+    }
+}
+
 static size_t conv_scratch(const graph_node *node, const graph_value *in, int n_in,
                            const graph_value *out, int n_out)
 {
@@ -225,7 +308,7 @@ static size_t conv_scratch(const graph_node *node, const graph_value *in, int n_
     char msg[256];
     if (conv_plan_make(node, in, n_in, out, n_out, &p, msg, sizeof msg))
         return 0;
-    return (p.col_floats + p.pad_floats) * sizeof(float);
+    return (p.col_floats + p.ybuf_floats + p.pad_floats) * sizeof(float);
 }
 
 static ssdc_status conv_forward(const rt_kernel_ctx *ctx, const graph_value *in, int n_in,
@@ -239,18 +322,19 @@ static ssdc_status conv_forward(const rt_kernel_ctx *ctx, const graph_value *in,
     const graph_window3 *w = &p.w;
     if (out[0].numel == 0)
         return SSDC_OK;
-    size_t need = (p.col_floats + p.pad_floats) * sizeof(float);
+    size_t need = (p.col_floats + p.ybuf_floats + p.pad_floats) * sizeof(float);
     if (ctx->scratch_bytes < need)
         return rt_kernel_fail(ctx, err, SSDC_ERR_INVALID,
                               "scratch of %zu bytes, need %zu for im2col", ctx->scratch_bytes,
                               need);
     const float *x = in[0].data, *wt = in[1].data;
     const float *bias = n_in > 2 && in[2].dtype == GRAPH_DT_FLOAT ? in[2].data : NULL;
-    float *y = out[0].data, *col = ctx->scratch, *xpad = col + p.col_floats;
+    float *y = out[0].data, *col = ctx->scratch, *ybuf = col + p.col_floats;
+    float *xpad = ybuf + p.ybuf_floats;
     for (int64_t n = 0; n < p.batch; n++) {
         const float *xn = x + n * p.chans * w->in_size;
         float *yn = y + n * p.m * w->out_size;
-        for (int64_t m = 0; m < p.m; m++) {
+        for (int64_t m = 0; m < p.m && !p.wide; m++) {
             float *ym = yn + m * w->out_size;
             if (bias) {
                 const float bv = bias[m];
@@ -282,6 +366,11 @@ static ssdc_status conv_forward(const rt_kernel_ctx *ctx, const graph_value *in,
                 conv_pad_input(xg, w, p.pdims, p.cpg, xpad);
                 src = xpad;
                 sdims = p.pdims;
+            }
+            if (p.wide) {
+                conv_wide_group(src, sdims, wg, bias ? bias + g * p.mpg : NULL, &p, col, ybuf,
+                                yg);
+                continue;
             }
             for (int64_t p0 = 0; p0 < w->out_size; p0 += p.tile) {
                 int64_t cols = w->out_size - p0 < p.tile ? w->out_size - p0 : p.tile;

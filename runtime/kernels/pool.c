@@ -77,90 +77,108 @@ static void pool_row_init(const graph_window3 *w, pool_row *r)
 #define POOL_MAX_OP(acc, v) ((v) > (acc) ? (v) : (acc))
 #define POOL_SUM_OP(acc, v) ((acc) + (v))
 
-/* acc[ow] = OP(acc[ow], r[ow*sw - pb + k*dw]) over the taps k inside r. */
-#define POOL_ROW(NAME, OP)                                                                     \
-    static void NAME(const float *restrict r, float *restrict acc, const pool_row *p)          \
+/* For nrows rows (input row j at r + j * r_stride, output row j at acc + j *
+ * acc_stride): acc[ow] = OP(acc[ow], r[ow*sw - pb + k*dw]) over the taps k
+ * inside the row. */
+#define POOL_ROW_LOOP(BODY)                                                                    \
+    for (int64_t j = 0; j < nrows; j++) {                                                      \
+        const float *restrict q = r + j * r_stride + (p->a * sw - p->pb);                      \
+        float *restrict o = acc + j * acc_stride + p->a;                                       \
+        BODY                                                                                   \
+    }
+#define POOL_ROWS(NAME, OP)                                                                    \
+    static void NAME(const float *r, int64_t r_stride, float *acc, int64_t acc_stride,         \
+                     int64_t nrows, const pool_row *p)                                         \
     {                                                                                          \
-        const int64_t kw = p->kw, sw = p->sw, dw = p->dw;                                      \
-        for (int64_t ow = 0; ow < p->out_w; ow++) {                                            \
-            if (ow == p->a)                                                                    \
-                ow = p->b;                                                                     \
-            if (ow >= p->out_w)                                                                \
-                break;                                                                         \
-            float v = acc[ow];                                                                 \
-            for (int64_t k = 0; k < kw; k++) {                                                 \
-                int64_t i = ow * sw - p->pb + k * dw;                                          \
-                if (i >= 0 && i < p->in_w)                                                     \
-                    v = OP(v, r[i]);                                                           \
+        const int64_t kw = p->kw, sw = p->sw, dw = p->dw, n = p->b - p->a;                     \
+        if (p->a > 0 || p->b < p->out_w) {                                                     \
+            for (int64_t j = 0; j < nrows; j++) {                                              \
+                const float *rj = r + j * r_stride;                                            \
+                float *oj = acc + j * acc_stride;                                              \
+                for (int64_t ow = 0; ow < p->out_w; ow++) {                                    \
+                    if (ow == p->a)                                                            \
+                        ow = p->b;                                                             \
+                    if (ow >= p->out_w)                                                        \
+                        break;                                                                 \
+                    float v = oj[ow];                                                          \
+                    for (int64_t k = 0; k < kw; k++) {                                         \
+                        int64_t i = ow * sw - p->pb + k * dw;                                  \
+                        if (i >= 0 && i < p->in_w)                                             \
+                            v = OP(v, rj[i]);                                                  \
+                    }                                                                          \
+                    oj[ow] = v;                                                                \
+                }                                                                              \
             }                                                                                  \
-            acc[ow] = v;                                                                       \
         }                                                                                      \
-        const int64_t n = p->b - p->a;                                                         \
-        const float *restrict q = r + (p->a * sw - p->pb);                                     \
-        float *restrict o = acc + p->a;                                                        \
+        if (n <= 0)                                                                            \
+            return;                                                                            \
         if (dw == 1 && kw == 2 && sw == 2) {                                                   \
-            for (int64_t i = 0; i < n; i++)                                                    \
-                o[i] = OP(o[i], OP(q[2 * i], q[2 * i + 1]));                                   \
+            POOL_ROW_LOOP(for (int64_t i = 0; i < n; i++)                                      \
+                              o[i] = OP(o[i], OP(q[2 * i], q[2 * i + 1]));)                    \
         } else if (dw == 1 && kw == 3 && sw == 2) {                                            \
-            for (int64_t i = 0; i < n; i++)                                                    \
-                o[i] = OP(o[i], OP(OP(q[2 * i], q[2 * i + 1]), q[2 * i + 2]));                 \
+            POOL_ROW_LOOP(for (int64_t i = 0; i < n; i++)                                      \
+                              o[i] = OP(o[i], OP(OP(q[2 * i], q[2 * i + 1]), q[2 * i + 2]));)  \
         } else if (dw == 1 && kw == 2 && sw == 1) {                                            \
-            for (int64_t i = 0; i < n; i++)                                                    \
-                o[i] = OP(o[i], OP(q[i], q[i + 1]));                                           \
+            POOL_ROW_LOOP(for (int64_t i = 0; i < n; i++) o[i] = OP(o[i], OP(q[i], q[i + 1]));) \
         } else if (dw == 1 && kw == 3 && sw == 1) {                                            \
-            for (int64_t i = 0; i < n; i++)                                                    \
-                o[i] = OP(o[i], OP(OP(q[i], q[i + 1]), q[i + 2]));                             \
+            POOL_ROW_LOOP(for (int64_t i = 0; i < n; i++)                                      \
+                              o[i] = OP(o[i], OP(OP(q[i], q[i + 1]), q[i + 2]));)              \
         } else if (sw == 1) {                                                                  \
-            for (int64_t k = 0; k < kw; k++) {                                                 \
+            POOL_ROW_LOOP(for (int64_t k = 0; k < kw; k++) {                                   \
                 const float *restrict qk = q + k * dw;                                         \
                 for (int64_t i = 0; i < n; i++)                                                \
                     o[i] = OP(o[i], qk[i]);                                                    \
-            }                                                                                  \
+            })                                                                                 \
         } else {                                                                               \
-            for (int64_t i = 0; i < n; i++) {                                                  \
+            POOL_ROW_LOOP(for (int64_t i = 0; i < n; i++) {                                    \
                 float v = o[i];                                                                \
                 for (int64_t k = 0; k < kw; k++)                                               \
                     v = OP(v, q[i * sw + k * dw]);                                             \
                 o[i] = v;                                                                      \
-            }                                                                                  \
+            })                                                                                 \
         }                                                                                      \
     }
 
-POOL_ROW(pool_row_max, POOL_MAX_OP)
-POOL_ROW(pool_row_sum, POOL_SUM_OP)
+POOL_ROWS(pool_rows_max, POOL_MAX_OP)
+POOL_ROWS(pool_rows_sum, POOL_SUM_OP)
 
-/* Max (inv_* NULL) or average of one (n, c) plane, output row by output row. */
+/* Max (inv_* NULL) or average of one (n, c) plane: for each (kd, kh) of the
+ * window, the output rows it reaches take its input rows in one call. */
 static void pool_plane_rows(const float *x, const graph_window3 *w, const pool_row *pr,
                             const float *inv_d, const float *inv_h, const float *inv_w, float *y)
 {
     const bool is_max = inv_d == NULL;
     const int64_t ih_n = w->in[1], iw_n = w->in[2], oh_n = w->out[1], ow_n = w->out[2];
+    const float init = is_max ? -INFINITY : 0.0f;
+    for (int64_t i = 0; i < w->out_size; i++)
+        y[i] = init;
+    for (int64_t kd = 0; kd < w->kernel[0]; kd++) {
+        int64_t off_d = kd * w->dilation[0] - w->pad_begin[0], lo_d, hi_d;
+        graph_window_tap_range(w->out[0], w->stride[0], off_d, 0, w->in[0], &lo_d, &hi_d);
+        for (int64_t kh = 0; kh < w->kernel[1]; kh++) {
+            int64_t off_h = kh * w->dilation[1] - w->pad_begin[1], lo_h, hi_h;
+            graph_window_tap_range(oh_n, w->stride[1], off_h, 0, ih_n, &lo_h, &hi_h);
+            if (lo_h >= hi_h)
+                continue;
+            for (int64_t od = lo_d; od < hi_d; od++) {
+                int64_t id = od * w->stride[0] + off_d;
+                const float *r = x + (id * ih_n + lo_h * w->stride[1] + off_h) * iw_n;
+                float *acc = y + (od * oh_n + lo_h) * ow_n;
+                if (is_max)
+                    pool_rows_max(r, w->stride[1] * iw_n, acc, ow_n, hi_h - lo_h, pr);
+                else
+                    pool_rows_sum(r, w->stride[1] * iw_n, acc, ow_n, hi_h - lo_h, pr);
+            }
+        }
+    }
+    if (is_max)
+        return;
     for (int64_t od = 0; od < w->out[0]; od++)
         for (int64_t oh = 0; oh < oh_n; oh++) {
+            const float f = inv_d[od] * inv_h[oh];
             float *acc = y + (od * oh_n + oh) * ow_n;
-            const float init = is_max ? -INFINITY : 0.0f;
             for (int64_t ow = 0; ow < ow_n; ow++)
-                acc[ow] = init;
-            for (int64_t kd = 0; kd < w->kernel[0]; kd++) {
-                int64_t id = od * w->stride[0] - w->pad_begin[0] + kd * w->dilation[0];
-                if (id < 0 || id >= w->in[0])
-                    continue;
-                for (int64_t kh = 0; kh < w->kernel[1]; kh++) {
-                    int64_t ih = oh * w->stride[1] - w->pad_begin[1] + kh * w->dilation[1];
-                    if (ih < 0 || ih >= ih_n)
-                        continue;
-                    const float *row = x + (id * ih_n + ih) * iw_n;
-                    if (is_max)
-                        pool_row_max(row, acc, pr);
-                    else
-                        pool_row_sum(row, acc, pr);
-                }
-            }
-            if (!is_max) {
-                const float f = inv_d[od] * inv_h[oh];
-                for (int64_t ow = 0; ow < ow_n; ow++)
-                    acc[ow] *= f * inv_w[ow];
-            }
+                acc[ow] *= f * inv_w[ow];
         }
 }
 

@@ -6,6 +6,7 @@
 #include "runtime/kernel.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 typedef struct {
@@ -42,24 +43,84 @@ static size_t softmax_scratch(const graph_node *node, const graph_value *in, int
     return 2 * (size_t)d.inner * sizeof(float);
 }
 
-static void softmax_row(const float *x, float *y, int64_t n, bool log_out)
+/* exp(x) for x <= 0 (softmax arguments are x - max), written so loops over it
+ * vectorise: x = n ln2 + r with |r| <= ln2 / 2 (Cody-Waite split of ln2),
+ * exp(r) by the Cephes polynomial (about 1 ulp), 2^n through the exponent
+ * bits.  Below -87.33 (where exp is subnormal) the result is 0.  The clamp
+ * compares bit patterns as integers (for negative floats a larger magnitude
+ * is a larger pattern): a floating-point compare would keep GCC from
+ * vectorising under the default -ftrapping-math. */
+static inline float softmax_exp(float x)
 {
-    float m = -INFINITY;
+    const uint32_t lo_bits = 0xc2aeac4fu; /* -87.33654f */
+    uint32_t ux;
+    memcpy(&ux, &x, sizeof ux);
+    const uint32_t keep = ux > lo_bits ? 0u : ~0u;
+    ux = ux > lo_bits ? lo_bits : ux;
+    float xc;
+    memcpy(&xc, &ux, sizeof xc);
+    /* round to nearest with the 1.5 * 2^23 trick (exact for |v| < 2^22) */
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    float e = p * scale;
+    uint32_t ue;
+    memcpy(&ue, &e, sizeof ue);
+    ue &= keep;
+    memcpy(&e, &ue, sizeof e);
+    return e;
+}
+
+static float softmax_max(const float *x, int64_t n)
+{
+    float m[8];
+    int64_t i = 0;
+    for (int j = 0; j < 8; j++)
+        m[j] = -INFINITY;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
+    for (; i < n; i++)
+        m[0] = x[i] > m[0] ? x[i] : m[0];
+    for (int j = 1; j < 8; j++)
+        m[0] = m[j] > m[0] ? m[j] : m[0];
+    return m[0];
+}
+
+static float softmax_sum(const float *x, int64_t n)
+{
+    float acc[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            acc[j] += x[i + j];
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; i++)
+        s += x[i];
+    return s;
+}
+
+static void softmax_row(const float *restrict x, float *restrict y, int64_t n, bool log_out)
+{
+    const float m = softmax_max(x, n);
     for (int64_t i = 0; i < n; i++)
-        m = x[i] > m ? x[i] : m;
-    float sum = 0.0f;
+        y[i] = softmax_exp(x[i] - m);
+    const float sum = softmax_sum(y, n);
     if (log_out) {
-        for (int64_t i = 0; i < n; i++)
-            sum += expf(x[i] - m);
         const float lse = logf(sum);
         for (int64_t i = 0; i < n; i++)
             y[i] = (x[i] - m) - lse;
     } else {
-        for (int64_t i = 0; i < n; i++) {
-            float e = expf(x[i] - m);
-            y[i] = e;
-            sum += e;
-        }
         const float inv = 1.0f / sum;
         for (int64_t i = 0; i < n; i++)
             y[i] *= inv;
@@ -67,8 +128,8 @@ static void softmax_row(const float *x, float *y, int64_t n, bool log_out)
 }
 
 /* One [len, inner] block normalised along len; mx and sum hold inner floats. */
-static void softmax_block(const float *x, float *y, int64_t len, int64_t inner, bool log_out,
-                          float *mx, float *sum)
+static void softmax_block(const float *restrict x, float *restrict y, int64_t len,
+                          int64_t inner, bool log_out, float *restrict mx, float *restrict sum)
 {
     memcpy(mx, x, (size_t)inner * sizeof *mx);
     for (int64_t l = 1; l < len; l++) {
@@ -81,9 +142,8 @@ static void softmax_block(const float *x, float *y, int64_t len, int64_t inner, 
         const float *xl = x + l * inner;
         float *yl = y + l * inner;
         for (int64_t j = 0; j < inner; j++) {
-            float e = expf(xl[j] - mx[j]);
-            if (!log_out)
-                yl[j] = e;
+            float e = softmax_exp(xl[j] - mx[j]);
+            yl[j] = e; /* LogSoftmax overwrites it below */
             sum[j] += e;
         }
     }

@@ -1,0 +1,323 @@
+#include "passes/train_graph.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/ops.h"
+#include "passes/autodiff.h"
+
+/* Does tensor t reach input slot `slot` of an op in `ops`, directly or
+ * through Identity nodes? */
+static bool feeds_param_slot(const graph *g, int t, int depth)
+{
+    if (depth > 16)
+        return false;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const graph_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_inputs; k++) {
+            if (n->inputs[k] != t)
+                continue;
+            switch (n->op) {
+            case GRAPH_OP_CONV:
+            case GRAPH_OP_GEMM:
+            case GRAPH_OP_MATMUL:
+            case GRAPH_OP_PRELU:
+                if (k >= 1 || n->op == GRAPH_OP_MATMUL)
+                    return true;
+                break;
+            case GRAPH_OP_BATCHNORMALIZATION:
+                if (k == 1 || k == 2)
+                    return true;
+                break;
+            case GRAPH_OP_ADD:
+                return true; /* a bias added to a MatMul/Conv output */
+            case GRAPH_OP_IDENTITY:
+                if (n->outputs[0] >= 0 && feeds_param_slot(g, n->outputs[0], depth + 1))
+                    return true;
+                break;
+            default:
+                break;
+            }
+        }
+    }
+    return false;
+}
+
+bool train_graph_is_trainable(const graph *model, int t)
+{
+    const graph_tensor *tt = &model->tensors[t];
+    if (tt->kind != GRAPH_TENSOR_INITIALIZER || tt->dtype != GRAPH_DT_FLOAT)
+        return false;
+    int64_t n = 1;
+    for (int d = 0; d < tt->shape.rank; d++)
+        n *= tt->shape.dims[d];
+    if (n <= 1 && tt->shape.rank == 0)
+        return false; /* scalar constants are not weights */
+    return feeds_param_slot(model, t, 0);
+}
+
+static bool is_bn_state(const graph *g, int t)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const graph_node *n = &g->nodes[i];
+        if (n->op == GRAPH_OP_BATCHNORMALIZATION && n->n_inputs >= 5 &&
+            (n->inputs[3] == t || n->inputs[4] == t))
+            return true;
+    }
+    return false;
+}
+
+void train_graph_free(train_graph *t)
+{
+    if (!t)
+        return;
+    graph_free(t->g);
+    free(t->param_src);
+    free(t->param_input);
+    free(t->state_src);
+    free(t->state_input);
+    free(t->grad_output);
+    free(t->state_output);
+    memset(t, 0, sizeof *t);
+}
+
+static ssdc_status new_tensor(graph *g, const char *name, int *t, ssdc_error *err)
+{
+    return graph_add_tensor(g, name, GRAPH_DT_UNDEFINED, NULL, GRAPH_TENSOR_INTERMEDIATE, t, err);
+}
+
+static ssdc_status add_node(graph *g, const char *name, const char *op, int n_in, const int *in,
+                            int out, int *node, ssdc_error *err)
+{
+    return graph_add_node(g, name, op, "", n_in, in, 1, &out, node, err);
+}
+
+/* loss = (1 - eps) * SCE(logits, y) + eps * -mean(LogSoftmax(logits)) */
+static ssdc_status add_loss(graph *g, int logits, int labels, float eps, int *loss, ssdc_error *err)
+{
+    ssdc_status st;
+    int sce, node;
+    if ((st = new_tensor(g, "train/ce", &sce, err)))
+        return st;
+    int in[2] = {logits, labels};
+    if ((st = add_node(g, "train/SoftmaxCrossEntropyLoss", "SoftmaxCrossEntropyLoss", 2, in, sce,
+                       &node, err)) ||
+        (st = graph_node_set_string(g, node, "reduction", "mean", err)))
+        return st;
+    if (eps <= 0.0f) {
+        *loss = sce;
+        return SSDC_OK;
+    }
+    int logp, mean, w1, w2, c1, c2;
+    float *k1 = malloc(sizeof *k1), *k2 = malloc(sizeof *k2);
+    if (!k1 || !k2) {
+        free(k1);
+        free(k2);
+        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+    }
+    *k1 = 1.0f - eps;
+    *k2 = -eps;
+    if ((st = graph_add_initializer(g, "train/one_minus_eps", GRAPH_DT_FLOAT, 0, NULL, k1, &c1, err))) {
+        free(k2);
+        return st;
+    }
+    if ((st = graph_add_initializer(g, "train/minus_eps", GRAPH_DT_FLOAT, 0, NULL, k2, &c2, err)))
+        return st;
+    if ((st = new_tensor(g, "train/logp", &logp, err)) || (st = new_tensor(g, "train/mean_logp", &mean, err)) ||
+        (st = new_tensor(g, "train/w_ce", &w1, err)) || (st = new_tensor(g, "train/w_smooth", &w2, err)) ||
+        (st = new_tensor(g, "train/loss", loss, err)))
+        return st;
+    if ((st = add_node(g, "train/LogSoftmax", "LogSoftmax", 1, &logits, logp, &node, err)) ||
+        (st = graph_node_set_int(g, node, "axis", 1, err)))
+        return st;
+    if ((st = add_node(g, "train/ReduceMean", "ReduceMean", 1, &logp, mean, &node, err)) ||
+        (st = graph_node_set_int(g, node, "keepdims", 0, err)))
+        return st;
+    int m1[2] = {sce, c1}, m2[2] = {mean, c2}, s[2] = {w1, w2};
+    if ((st = add_node(g, "train/scale_ce", "Mul", 2, m1, w1, NULL, err)) ||
+        (st = add_node(g, "train/scale_smooth", "Mul", 2, m2, w2, NULL, err)) ||
+        (st = add_node(g, "train/total_loss", "Add", 2, s, *loss, NULL, err)))
+        return st;
+    return SSDC_OK;
+}
+
+ssdc_status train_graph_build(const graph *model, const train_graph_options *opt, train_graph *out,
+                              ssdc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (model->n_inputs != 1)
+        return ssdc_fail(err, SSDC_ERR_UNSUPPORTED,
+                         "training needs a model with one data input; this one has %d",
+                         model->n_inputs);
+    if (model->n_outputs < 1)
+        return ssdc_fail(err, SSDC_ERR_INVALID, "the model has no output");
+    graph *g = graph_clone(model);
+    if (!g)
+        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory cloning the model");
+    out->g = g;
+    ssdc_status st = SSDC_OK;
+    int nt = g->n_tensors;
+    out->param_src = malloc((size_t)nt * sizeof(int));
+    out->param_input = malloc((size_t)nt * sizeof(int));
+    out->state_src = malloc((size_t)nt * sizeof(int));
+    out->state_input = malloc((size_t)nt * sizeof(int));
+    if (!out->param_src || !out->param_input || !out->state_src || !out->state_input) {
+        st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    out->x_input = 0;
+    /* the only output of the training graph are ours; the logits stay */
+    int logits = g->outputs[0];
+    for (int i = 0; i < g->n_outputs; i++)
+        g->tensors[g->outputs[i]].is_output = false;
+    g->n_outputs = 0;
+
+    /* labels [batch] */
+    const graph_shape *xs = &g->tensors[g->inputs[0]].shape;
+    graph_shape ls;
+    graph_shape_init(&ls, 1, NULL);
+    if (xs->rank >= 1)
+        graph_shape_copy_dim(&ls, 0, xs, 0);
+    int labels;
+    if ((st = graph_add_tensor(g, "labels", GRAPH_DT_INT64, &ls, GRAPH_TENSOR_INPUT, &labels, err)) ||
+        (st = graph_add_input(g, labels, err)))
+        goto fail;
+    out->label_input = g->n_inputs - 1;
+
+    /* parameters and BN state become caller-fed inputs */
+    for (int t = 0; t < nt; t++) {
+        if (g->tensors[t].kind != GRAPH_TENSOR_INITIALIZER)
+            continue;
+        bool param = train_graph_is_trainable(model, t);
+        bool state = !param && g->tensors[t].dtype == GRAPH_DT_FLOAT && is_bn_state(model, t);
+        if (!param && !state)
+            continue;
+        free(g->tensors[t].data);
+        g->tensors[t].data = NULL;
+        if ((st = graph_add_input(g, t, err)))
+            goto fail;
+        if (param) {
+            out->param_src[out->n_params] = t;
+            out->param_input[out->n_params++] = g->n_inputs - 1;
+        } else {
+            out->state_src[out->n_state] = t;
+            out->state_input[out->n_state++] = g->n_inputs - 1;
+        }
+    }
+    if (out->n_params == 0) {
+        st = ssdc_fail(err, SSDC_ERR_INVALID, "the model has no trainable parameters");
+        goto fail;
+    }
+
+    /* BN in training mode, outputting the updated running statistics */
+    out->state_output = malloc((size_t)(out->n_state ? out->n_state : 1) * sizeof(int));
+    int *state_new = malloc((size_t)(out->n_state ? out->n_state : 1) * sizeof(int));
+    if (!out->state_output || !state_new) {
+        free(state_new);
+        st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (int s = 0; s < out->n_state; s++)
+        state_new[s] = -1;
+    for (int i = 0; i < g->n_nodes && !st; i++) {
+        if (g->nodes[i].op != GRAPH_OP_BATCHNORMALIZATION)
+            continue;
+        if (g->nodes[i].n_outputs > 1 && g->nodes[i].outputs[1] >= 0) {
+            st = ssdc_fail(err, SSDC_ERR_UNSUPPORTED,
+                           "node '%s' (BatchNormalization) is already in training form",
+                           g->nodes[i].name);
+            break;
+        }
+        int new_stats[2];
+        for (int k = 0; k < 2 && !st; k++) {
+            char name[600];
+            snprintf(name, sizeof name, "%s/running_%s", g->nodes[i].name, k ? "var" : "mean");
+            st = new_tensor(g, name, &new_stats[k], err);
+        }
+        if (st)
+            break;
+        graph_node *n = &g->nodes[i];
+        int *outs = realloc(n->outputs, 3 * sizeof *outs);
+        if (!outs) {
+            st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+            break;
+        }
+        n->outputs = outs;
+        n->n_outputs = 3;
+        outs[1] = new_stats[0];
+        outs[2] = new_stats[1];
+        g->tensors[new_stats[0]].producer = i;
+        g->tensors[new_stats[1]].producer = i;
+        st = graph_node_set_int(g, i, "training_mode", 1, err);
+        for (int s = 0; s < out->n_state && !st; s++) {
+            if (out->state_src[s] == g->nodes[i].inputs[3])
+                state_new[s] = new_stats[0];
+            if (out->state_src[s] == g->nodes[i].inputs[4])
+                state_new[s] = new_stats[1];
+        }
+    }
+    if (st) {
+        free(state_new);
+        goto fail;
+    }
+
+    int loss;
+    if ((st = add_loss(g, logits, labels, opt ? opt->label_smoothing : 0.0f, &loss, err))) {
+        free(state_new);
+        goto fail;
+    }
+    if ((st = graph_infer_shapes(g, err))) {
+        free(state_new);
+        goto fail;
+    }
+    const graph_shape *lg = &g->tensors[logits].shape;
+    if (lg->rank != 2) {
+        char buf[128];
+        graph_shape_format(lg, buf, sizeof buf);
+        free(state_new);
+        st = ssdc_fail(err, SSDC_ERR_SHAPE,
+                       "output '%s' has shape %s; training needs class scores of shape [N, C]",
+                       g->tensors[logits].name, buf);
+        goto fail;
+    }
+    int *params = malloc((size_t)out->n_params * sizeof(int));
+    int *grads = malloc((size_t)out->n_params * sizeof(int));
+    out->grad_output = malloc((size_t)out->n_params * sizeof(int));
+    if (!params || !grads || !out->grad_output) {
+        free(params), free(grads), free(state_new);
+        st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (int p = 0; p < out->n_params; p++)
+        params[p] = out->param_src[p]; /* clone keeps indices */
+    st = autodiff_build(g, loss, params, out->n_params, grads, err);
+    if (!st)
+        st = graph_add_output(g, loss, err);
+    out->loss_output = 0;
+    if (!st)
+        st = graph_add_output(g, logits, err);
+    out->logits_output = 1;
+    for (int p = 0; p < out->n_params && !st; p++) {
+        out->grad_output[p] = g->n_outputs;
+        st = graph_add_output(g, grads[p], err);
+    }
+    for (int s = 0; s < out->n_state && !st; s++) {
+        if (state_new[s] < 0) {
+            st = ssdc_fail(err, SSDC_ERR_INVALID, "state tensor '%s' has no update",
+                           g->tensors[out->state_src[s]].name);
+            break;
+        }
+        out->state_output[s] = g->n_outputs;
+        st = graph_add_output(g, state_new[s], err);
+    }
+    free(params), free(grads), free(state_new);
+    if (!st)
+        st = graph_validate(g, err);
+    if (st)
+        goto fail;
+    return SSDC_OK;
+fail:
+    train_graph_free(out);
+    return st;
+}

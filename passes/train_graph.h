@@ -1,0 +1,44 @@
+/* Builds the training graph of a classifier: the model's forward graph in
+ * training mode, a softmax cross-entropy loss, and (by the autodiff pass) the
+ * gradients of every trainable parameter.
+ *
+ * The model's trainable float initializers (weights and biases of Conv, Gemm,
+ * MatMul, BatchNormalization scale/bias, PRelu slopes, and bias vectors added
+ * to them) become caller-fed inputs so the runtime never folds them; the
+ * BatchNormalization running statistics become state inputs, and each BN node
+ * runs in training mode and outputs the updated statistics. */
+#ifndef SSDC_PASSES_TRAIN_GRAPH_H
+#define SSDC_PASSES_TRAIN_GRAPH_H
+
+#include "graph/graph.h"
+
+typedef struct {
+    float label_smoothing;   /* 0: plain cross-entropy */
+} train_graph_options;
+
+typedef struct {
+    graph *g;               /* the training graph (owned) */
+    /* positions in g->inputs */
+    int x_input, label_input;
+    int n_params;
+    int *param_src;         /* tensor index in the model graph, per param */
+    int *param_input;       /* position in g->inputs, per param */
+    int n_state;
+    int *state_src;         /* BN running mean/var: tensor index in the model graph */
+    int *state_input;       /* position in g->inputs */
+    /* positions in g->outputs */
+    int loss_output, logits_output;
+    int *grad_output;       /* per param */
+    int *state_output;      /* per state tensor: its updated value */
+} train_graph;
+
+/* model: a validated inference graph with one caller-fed input (the data) and
+ * output 0 the logits [N, C].  model is not modified. */
+ssdc_status train_graph_build(const graph *model, const train_graph_options *opt, train_graph *out,
+                              ssdc_error *err);
+void train_graph_free(train_graph *t);
+
+/* Whether model initializer t is a trainable parameter (see above). */
+bool train_graph_is_trainable(const graph *model, int t);
+
+#endif

@@ -500,7 +500,9 @@ static ssdc_status grad_bn_inference(autodiff_ctx *c, int dy, ssdc_error *err)
 
 static ssdc_status grad_batchnormalization(autodiff_ctx *c, ssdc_error *err)
 {
-    const graph_node *n = autodiff_node(c);
+    const graph_node *n = autodiff_node(c); /* invalid once nodes are added */
+    const bool training = graph_attr_int(n, "training_mode", 0) != 0;
+    const float eps = graph_attr_float(n, "epsilon", 1e-5f);
     for (int o = 1; o < n->n_outputs; o++)
         if (autodiff_dy(c, o) >= 0)
             return dg_fail(c, err, SSDC_ERR_UNSUPPORTED,
@@ -510,10 +512,9 @@ static ssdc_status grad_batchnormalization(autodiff_ctx *c, ssdc_error *err)
     ssdc_status st = autodiff_dy_or_zeros(c, 0, &dy, err);
     if (st)
         return st;
-    if (graph_attr_int(n, "training_mode", 0) == 0)
+    if (!training)
         return grad_bn_inference(c, dy, err);
     /* training: batch statistics; Y does not depend on the running ones */
-    float eps = graph_attr_float(n, "epsilon", 1e-5f);
     bool want[3] = {autodiff_needs_grad(c, 0), autodiff_needs_grad(c, 1),
                     autodiff_needs_grad(c, 2)};
     if (want[0] || want[1] || want[2]) {

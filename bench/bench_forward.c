@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "frontend/onnx_import.h"
+#include "passes/inference.h"
 #include "graph/graph.h"
 #include "runtime/exec.h"
 
@@ -160,7 +161,8 @@ int main(int argc, char **argv)
     graph_value *inputs = NULL;
     double *times = NULL;
 
-    if (onnx_import_file(model, &g, &err) != SSDC_OK) {
+    if (onnx_import_file(model, &g, &err) != SSDC_OK ||
+        passes_optimize_inference(g, NULL, &err) != SSDC_OK) {
         fprintf(stderr, "bench_forward: %s\n", err.msg);
         goto done;
     }

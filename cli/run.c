@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "frontend/npy.h"
 #include "frontend/onnx_import.h"
+#include "passes/inference.h"
 #include "runtime/exec.h"
 
 static const char run_usage[] =
@@ -207,6 +208,13 @@ int cli_run(int argc, char **argv)
     graph *g = NULL;
     if (onnx_import_file(path, &g, &err)) {
         rc = cli_error(&err);
+        goto usage_done;
+    }
+    /* Dropout/Identity removed, BatchNormalization folded into Conv/Gemm */
+    if (passes_optimize_inference(g, NULL, &err)) {
+        ssdc_error_prefix(&err, "%s", path);
+        rc = cli_error(&err);
+        graph_free(g);
         goto usage_done;
     }
     graph_value *inputs = calloc((size_t)(g->n_inputs ? g->n_inputs : 1), sizeof *inputs);

@@ -583,6 +583,33 @@ ssdc_status graph_add_node(graph *g, const char *name, const char *op_type, cons
     return SSDC_OK;
 }
 
+void graph_remove_nodes(graph *g, const bool *remove)
+{
+    int k = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        graph_node *n = &g->nodes[i];
+        if (remove[i]) {
+            free(n->name);
+            free(n->op_type);
+            free(n->domain);
+            free(n->inputs);
+            free(n->outputs);
+            for (int a = 0; a < n->n_attrs; a++)
+                graph_attr_clear(&n->attrs[a]);
+            free(n->attrs);
+            continue;
+        }
+        g->nodes[k++] = *n;
+    }
+    g->n_nodes = k;
+    for (int t = 0; t < g->n_tensors; t++)
+        g->tensors[t].producer = -1;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int o = 0; o < g->nodes[i].n_outputs; o++)
+            if (g->nodes[i].outputs[o] >= 0)
+                g->tensors[g->nodes[i].outputs[o]].producer = i;
+}
+
 ssdc_status graph_node_add_attr(graph *g, int node, graph_attr *a, ssdc_error *err)
 {
     graph_node *n = &g->nodes[node];

@@ -185,6 +185,10 @@ ssdc_status graph_add_node(graph *g, const char *name, const char *op_type,
                            const char *domain, int n_in, const int *in, int n_out,
                            const int *out, int *index, ssdc_error *err);
 
+/* Deletes the nodes with remove[i] set, keeping the order of the rest, and
+ * fixes every tensor's producer.  Tensors are kept. */
+void graph_remove_nodes(graph *g, const bool *remove);
+
 /* Attribute setters (copy their arguments). */
 ssdc_status graph_node_set_int(graph *g, int node, const char *name, int64_t v, ssdc_error *err);
 ssdc_status graph_node_set_float(graph *g, int node, const char *name, float v, ssdc_error *err);

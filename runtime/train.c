@@ -9,6 +9,7 @@
 
 #include "graph/fileio.h"
 #include "graph/ops.h"
+#include "passes/inference.h"
 #include "passes/train_graph.h"
 #include "runtime/checkpoint.h"
 #include "runtime/exec.h"
@@ -131,7 +132,14 @@ ssdc_status train_evaluate(const graph *model, const train_data *d, int batch, e
     rt_session *s = NULL;
     if (!r->confusion)
         return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
-    if ((st = rt_session_create(model, NULL, &s, err))) {
+    graph *g = graph_clone(model);
+    if (!g) {
+        eval_result_free(r);
+        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+    }
+    if ((st = passes_optimize_inference(g, NULL, err)) ||
+        (st = rt_session_create(g, NULL, &s, err))) {
+        graph_free(g);
         eval_result_free(r);
         return st;
     }
@@ -176,6 +184,7 @@ ssdc_status train_evaluate(const graph *model, const train_data *d, int batch, e
         }
     }
     rt_session_free(s);
+    graph_free(g);
     if (st) {
         eval_result_free(r);
         return st;
@@ -263,12 +272,14 @@ typedef struct {
 
 static void trainer_free(trainer *t)
 {
+    /* plans point into the training graph: free them first */
+    rt_plan_free(t->plans[0]);
+    rt_plan_free(t->plans[1]);
+    t->plans[0] = t->plans[1] = NULL;
     train_graph_free(&t->tg);
     free(t->p_off), free(t->s_off);
     free(t->params), free(t->grads), free(t->state), free(t->best_params), free(t->best_state);
     free(t->inputs);
-    rt_plan_free(t->plans[0]);
-    rt_plan_free(t->plans[1]);
     free(t->xb), free(t->yb), free(t->perm);
 }
 

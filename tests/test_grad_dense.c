@@ -171,10 +171,13 @@ static void add_i64(gc_case *c, const int64_t *dims, int rank, const int64_t *va
     gc_value(&c->in[i], GRAPH_DT_INT64, rank, dims, d);
 }
 
+/* Checks the case, then frees the inputs add_float allocated. */
 static void check(const gc_case *c)
 {
     double worst = gradcheck(c);
     cr_log_info("%s: largest error %.3g", c->op_type, worst);
+    for (int i = 0; i < c->n_in; i++)
+        free(c->in[i].data);
 }
 
 /* ---------------------------------------------------------------- Conv */

@@ -1085,7 +1085,8 @@ static void sumto_direct(graph_dtype dt, int trank, const int64_t *tdims)
     graph *g = graph_new();
     int x = mk_input(g, "x", dt, 4, xd, NULL);
     int64_t *sv = malloc(sizeof(int64_t) * (size_t)(trank ? trank : 1));
-    memcpy(sv, tdims, sizeof(int64_t) * (size_t)trank);
+    if (trank)
+        memcpy(sv, tdims, sizeof(int64_t) * (size_t)trank);
     int shape, y = mk_tensor(g, "y");
     cr_assert_eq(graph_add_initializer(g, "shape", GRAPH_DT_INT64, 1, DIMS(trank), sv, &shape,
                                        &gerr), SSDC_OK);

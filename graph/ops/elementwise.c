@@ -84,7 +84,7 @@ static ssdc_status infer_nary(graph_infer_ctx *c, ew_dtype_class k, graph_dtype 
     for (int i = 0; i < c->n_in; i++)
         if ((st = check_class(c, i, k, err)))
             return st;
-    graph_dtype dt;
+    graph_dtype dt = GRAPH_DT_UNDEFINED;
     if ((st = common_dtype(c, 0, c->n_in, &dt, err)))
         return st;
     if ((st = broadcast_inputs(c, 0, c->n_in, &c->out_shape[0], err)))
@@ -193,7 +193,7 @@ static ssdc_status infer_where(graph_infer_ctx *c, ssdc_error *err)
     for (int i = 1; i < 3; i++)
         if ((st = check_class(c, i, EW_EQUAL, err)))
             return st;
-    graph_dtype dt;
+    graph_dtype dt = GRAPH_DT_UNDEFINED;
     if ((st = common_dtype(c, 1, 2, &dt, err)))
         return st;
     if ((st = broadcast_inputs(c, 0, 3, &c->out_shape[0], err)))

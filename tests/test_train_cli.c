@@ -127,16 +127,15 @@ static void kill_then_resume(int sig)
     sh(kill_cmd);
     int status;
     waitpid(pid, &status, 0);
+    /* the shell may exit before ssdc has finished stopping: wait for ssdc too */
+    snprintf(kill_cmd, sizeof kill_cmd, "pgrep -f '%s/k.onnx' >/dev/null", dir);
+    for (int i = 0; i < 3000 && sh(kill_cmd) == 0; i++)
+        usleep(2000);
     assert_nothing_or_valid(out);
     int done_before = count_lines(log) - 1;
     cr_assert(done_before >= 1 && done_before < epochs, "epochs before the kill: %d", done_before);
     train_cmd(cmd, sizeof cmd, dir, "k", epochs, "--resume");
-    cr_assert_eq(sh(cmd), 0, "resume failed");
-    graph *g = NULL;
-    ssdc_error err = {0};
-    cr_assert_eq(onnx_import_file(out, &g, &err), SSDC_OK, "%s", err.msg);
-    graph_free(g);
-    cr_assert_eq(count_lines(log) - 1, epochs, "the log does not hold every epoch");
+    int rc = sh(cmd);
     char outlog[256];
     snprintf(outlog, sizeof outlog, "%s/k.out", dir);
     char text[4096] = {0};
@@ -146,6 +145,12 @@ static void kill_then_resume(int sig)
         text[n] = 0;
         fclose(f);
     }
+    cr_assert_eq(rc, 0, "resume failed (exit %d): %s", rc, text);
+    graph *g = NULL;
+    ssdc_error err = {0};
+    cr_assert_eq(onnx_import_file(out, &g, &err), SSDC_OK, "%s", err.msg);
+    graph_free(g);
+    cr_assert_eq(count_lines(log) - 1, epochs, "the log does not hold every epoch");
     cr_assert(strstr(text, "accuracy: train"), "%s", text);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     sh(cmd);

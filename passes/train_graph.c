@@ -79,6 +79,7 @@ void train_graph_free(train_graph *t)
     free(t->state_input);
     free(t->grad_output);
     free(t->state_output);
+    free(t->state_new);
     memset(t, 0, sizeof *t);
 }
 
@@ -142,10 +143,10 @@ static ssdc_status add_loss(graph *g, int logits, int labels, float eps, int *lo
     return SSDC_OK;
 }
 
-ssdc_status train_graph_build(const graph *model, const train_graph_options *opt, train_graph *out,
-                              ssdc_error *err)
+ssdc_status train_graph_begin(const graph *model, train_graph *out, ssdc_error *err)
 {
     memset(out, 0, sizeof *out);
+    out->loss_output = out->logits_output = -1;
     if (model->n_inputs != 1)
         return ssdc_fail(err, SSDC_ERR_UNSUPPORTED,
                          "training needs a model with one data input; this one has %d",
@@ -162,13 +163,16 @@ ssdc_status train_graph_build(const graph *model, const train_graph_options *opt
     out->param_input = malloc((size_t)nt * sizeof(int));
     out->state_src = malloc((size_t)nt * sizeof(int));
     out->state_input = malloc((size_t)nt * sizeof(int));
-    if (!out->param_src || !out->param_input || !out->state_src || !out->state_input) {
+    out->state_new = malloc((size_t)nt * sizeof(int));
+    if (!out->param_src || !out->param_input || !out->state_src || !out->state_input ||
+        !out->state_new) {
         st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
         goto fail;
     }
     out->x_input = 0;
-    /* the only output of the training graph are ours; the logits stay */
-    int logits = g->outputs[0];
+    out->x_tensor = g->inputs[0];
+    /* the outputs of the training graph are set by train_graph_finish */
+    out->logits_tensor = g->outputs[0];
     for (int i = 0; i < g->n_outputs; i++)
         g->tensors[g->outputs[i]].is_output = false;
     g->n_outputs = 0;
@@ -179,9 +183,9 @@ ssdc_status train_graph_build(const graph *model, const train_graph_options *opt
     graph_shape_init(&ls, 1, NULL);
     if (xs->rank >= 1)
         graph_shape_copy_dim(&ls, 0, xs, 0);
-    int labels;
-    if ((st = graph_add_tensor(g, "labels", GRAPH_DT_INT64, &ls, GRAPH_TENSOR_INPUT, &labels, err)) ||
-        (st = graph_add_input(g, labels, err)))
+    if ((st = graph_add_tensor(g, "labels", GRAPH_DT_INT64, &ls, GRAPH_TENSOR_INPUT,
+                               &out->label_tensor, err)) ||
+        (st = graph_add_input(g, out->label_tensor, err)))
         goto fail;
     out->label_input = g->n_inputs - 1;
 
@@ -202,6 +206,7 @@ ssdc_status train_graph_build(const graph *model, const train_graph_options *opt
             out->param_input[out->n_params++] = g->n_inputs - 1;
         } else {
             out->state_src[out->n_state] = t;
+            out->state_new[out->n_state] = -1;
             out->state_input[out->n_state++] = g->n_inputs - 1;
         }
     }
@@ -211,16 +216,8 @@ ssdc_status train_graph_build(const graph *model, const train_graph_options *opt
     }
 
     /* BN in training mode, outputting the updated running statistics */
-    out->state_output = malloc((size_t)(out->n_state ? out->n_state : 1) * sizeof(int));
-    int *state_new = malloc((size_t)(out->n_state ? out->n_state : 1) * sizeof(int));
-    if (!out->state_output || !state_new) {
-        free(state_new);
-        st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    for (int s = 0; s < out->n_state; s++)
-        state_new[s] = -1;
-    for (int i = 0; i < g->n_nodes && !st; i++) {
+    int n_nodes = g->n_nodes;
+    for (int i = 0; i < n_nodes && !st; i++) {
         if (g->nodes[i].op != GRAPH_OP_BATCHNORMALIZATION)
             continue;
         if (g->nodes[i].n_outputs > 1 && g->nodes[i].outputs[1] >= 0) {
@@ -252,30 +249,43 @@ ssdc_status train_graph_build(const graph *model, const train_graph_options *opt
         st = graph_node_set_int(g, i, "training_mode", 1, err);
         for (int s = 0; s < out->n_state && !st; s++) {
             if (out->state_src[s] == g->nodes[i].inputs[3])
-                state_new[s] = new_stats[0];
+                out->state_new[s] = new_stats[0];
             if (out->state_src[s] == g->nodes[i].inputs[4])
-                state_new[s] = new_stats[1];
+                out->state_new[s] = new_stats[1];
         }
     }
-    if (st) {
-        free(state_new);
+    if (st)
         goto fail;
-    }
+    return SSDC_OK;
+fail:
+    train_graph_free(out);
+    return st;
+}
 
-    int loss;
-    if ((st = add_loss(g, logits, labels, opt ? opt->label_smoothing : 0.0f, &loss, err))) {
-        free(state_new);
+ssdc_status train_graph_add_ce(train_graph *t, float label_smoothing, int *loss, ssdc_error *err)
+{
+    return add_loss(t->g, t->logits_tensor, t->label_tensor, label_smoothing, loss, err);
+}
+
+ssdc_status train_graph_add_output(train_graph *t, int tensor, int *position, ssdc_error *err)
+{
+    ssdc_status st = graph_add_output(t->g, tensor, err);
+    if (!st && position)
+        *position = t->g->n_outputs - 1;
+    return st;
+}
+
+ssdc_status train_graph_finish(train_graph *out, int loss, ssdc_error *err)
+{
+    graph *g = out->g;
+    int logits = out->logits_tensor;
+    ssdc_status st = graph_infer_shapes(g, err);
+    if (st)
         goto fail;
-    }
-    if ((st = graph_infer_shapes(g, err))) {
-        free(state_new);
-        goto fail;
-    }
     const graph_shape *lg = &g->tensors[logits].shape;
     if (lg->rank != 2) {
         char buf[128];
         graph_shape_format(lg, buf, sizeof buf);
-        free(state_new);
         st = ssdc_fail(err, SSDC_ERR_SHAPE,
                        "output '%s' has shape %s; training needs class scores of shape [N, C]",
                        g->tensors[logits].name, buf);
@@ -283,14 +293,20 @@ ssdc_status train_graph_build(const graph *model, const train_graph_options *opt
     }
     int *params = malloc((size_t)out->n_params * sizeof(int));
     int *grads = malloc((size_t)out->n_params * sizeof(int));
+    /* extra outputs added before finish (reports) keep their positions after ours */
+    int n_extra = g->n_outputs;
+    int *extra = malloc((size_t)(n_extra ? n_extra : 1) * sizeof(int));
     out->grad_output = malloc((size_t)out->n_params * sizeof(int));
-    if (!params || !grads || !out->grad_output) {
-        free(params), free(grads), free(state_new);
+    out->state_output = malloc((size_t)(out->n_state ? out->n_state : 1) * sizeof(int));
+    if (!params || !grads || !extra || !out->grad_output || !out->state_output) {
+        free(params), free(grads), free(extra);
         st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
         goto fail;
     }
+    memcpy(extra, g->outputs, (size_t)n_extra * sizeof(int));
+    g->n_outputs = 0;
     for (int p = 0; p < out->n_params; p++)
-        params[p] = out->param_src[p]; /* clone keeps indices */
+        params[p] = out->param_src[p]; /* the clone keeps the model's indices */
     st = autodiff_build(g, loss, params, out->n_params, grads, err);
     if (!st)
         st = graph_add_output(g, loss, err);
@@ -303,15 +319,19 @@ ssdc_status train_graph_build(const graph *model, const train_graph_options *opt
         st = graph_add_output(g, grads[p], err);
     }
     for (int s = 0; s < out->n_state && !st; s++) {
-        if (state_new[s] < 0) {
+        if (out->state_new[s] < 0) {
             st = ssdc_fail(err, SSDC_ERR_INVALID, "state tensor '%s' has no update",
                            g->tensors[out->state_src[s]].name);
             break;
         }
         out->state_output[s] = g->n_outputs;
-        st = graph_add_output(g, state_new[s], err);
+        st = graph_add_output(g, out->state_new[s], err);
     }
-    free(params), free(grads), free(state_new);
+    out->extra_output0 = g->n_outputs;
+    out->n_extra_outputs = n_extra;
+    for (int e = 0; e < n_extra && !st; e++)
+        st = graph_add_output(g, extra[e], err);
+    free(params), free(grads), free(extra);
     if (!st)
         st = graph_validate(g, err);
     if (st)
@@ -320,4 +340,18 @@ ssdc_status train_graph_build(const graph *model, const train_graph_options *opt
 fail:
     train_graph_free(out);
     return st;
+}
+
+ssdc_status train_graph_build(const graph *model, const train_graph_options *opt, train_graph *out,
+                              ssdc_error *err)
+{
+    ssdc_status st = train_graph_begin(model, out, err);
+    if (st)
+        return st;
+    int loss;
+    if ((st = train_graph_add_ce(out, opt ? opt->label_smoothing : 0.0f, &loss, err))) {
+        train_graph_free(out);
+        return st;
+    }
+    return train_graph_finish(out, loss, err);
 }

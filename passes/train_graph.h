@@ -18,6 +18,8 @@ typedef struct {
 
 typedef struct {
     graph *g;               /* the training graph (owned) */
+    /* tensors of g */
+    int x_tensor, label_tensor, logits_tensor;
     /* positions in g->inputs */
     int x_input, label_input;
     int n_params;
@@ -30,6 +32,9 @@ typedef struct {
     int loss_output, logits_output;
     int *grad_output;       /* per param */
     int *state_output;      /* per state tensor: its updated value */
+    int *state_new;         /* per state tensor: the tensor holding its update */
+    /* outputs added with train_graph_add_output before finish, in order */
+    int extra_output0, n_extra_outputs;
 } train_graph;
 
 /* model: a validated inference graph with one caller-fed input (the data) and
@@ -37,6 +42,19 @@ typedef struct {
 ssdc_status train_graph_build(const graph *model, const train_graph_options *opt, train_graph *out,
                               ssdc_error *err);
 void train_graph_free(train_graph *t);
+
+/* The same in steps, for passes that add their own loss terms (passes/ssd):
+ * begin clones the model in training form (labels input, parameters and BN
+ * state as inputs); add_ce appends the cross-entropy of the logits; finish
+ * differentiates `loss` and sets the outputs (loss, logits, gradients, state
+ * updates, then any extra outputs added in between).  On error t is freed. */
+ssdc_status train_graph_begin(const graph *model, train_graph *t, ssdc_error *err);
+ssdc_status train_graph_add_ce(train_graph *t, float label_smoothing, int *loss, ssdc_error *err);
+/* Reports a tensor as an extra output (e.g. SGKD weights).  *position
+ * (may be NULL) is its index among the extras: after finish it is output
+ * extra_output0 + *position. */
+ssdc_status train_graph_add_output(train_graph *t, int tensor, int *position, ssdc_error *err);
+ssdc_status train_graph_finish(train_graph *t, int loss, ssdc_error *err);
 
 /* Whether model initializer t is a trainable parameter (see above). */
 bool train_graph_is_trainable(const graph *model, int t);

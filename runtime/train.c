@@ -310,13 +310,20 @@ static void store_to_model(trainer *t, const float *params, const float *state)
     }
 }
 
-static ssdc_status trainer_init(trainer *t, graph *model, const train_data *d, int batch,
-                                const train_options *opt, ssdc_error *err)
+/* Takes over *tg when given (zeroing it); else builds the cross-entropy graph. */
+static ssdc_status trainer_init(trainer *t, graph *model, train_graph *tg, const train_data *d,
+                                int batch, const train_options *opt, ssdc_error *err)
 {
     memset(t, 0, sizeof *t);
     t->model = model;
-    train_graph_options to = {.label_smoothing = opt->label_smoothing};
-    ssdc_status st = train_graph_build(model, &to, &t->tg, err);
+    ssdc_status st = SSDC_OK;
+    if (tg) {
+        t->tg = *tg;
+        memset(tg, 0, sizeof *tg);
+    } else {
+        train_graph_options to = {.label_smoothing = opt->label_smoothing};
+        st = train_graph_build(model, &to, &t->tg, err);
+    }
     if (st)
         return st;
     int np = t->tg.n_params, ns = t->tg.n_state;
@@ -481,24 +488,36 @@ static ssdc_status save_checkpoint(const trainer *t, const train_options *opt,
 ssdc_status train_model(graph *model, const train_data *train, const train_data *val,
                         const train_options *opt, train_result *res, ssdc_error *err)
 {
+    return train_model_graph(model, NULL, train, val, opt, res, err);
+}
+
+ssdc_status train_model_graph(graph *model, train_graph *tg, const train_data *train,
+                              const train_data *val, const train_options *opt, train_result *res,
+                              ssdc_error *err)
+{
     memset(res, 0, sizeof *res);
     res->best_val_loss = NAN;
+    ssdc_status st = SSDC_OK;
     if (model->n_inputs != 1)
-        return ssdc_fail(err, SSDC_ERR_UNSUPPORTED, "training needs a model with one input, got %d",
-                         model->n_inputs);
-    ssdc_status st = check_data(model, train, "training", err);
+        st = ssdc_fail(err, SSDC_ERR_UNSUPPORTED, "training needs a model with one input, got %d",
+                       model->n_inputs);
+    if (!st)
+        st = check_data(model, train, "training", err);
     if (!st && val)
         st = check_data(model, val, "validation", err);
-    if (st)
+    if (!st && (opt->epochs < 0 || opt->batch <= 0 || train->n == 0))
+        st = ssdc_fail(err, SSDC_ERR_ARG, "need epochs >= 0, batch > 0 and training data");
+    if (st) {
+        if (tg)
+            train_graph_free(tg);
         return st;
-    if (opt->epochs < 0 || opt->batch <= 0 || train->n == 0)
-        return ssdc_fail(err, SSDC_ERR_ARG, "need epochs >= 0, batch > 0 and training data");
+    }
     if (opt->threads > 0)
         openblas_set_num_threads(opt->threads);
     int batch = opt->batch < train->n ? opt->batch : (int)train->n;
     trainer t;
     optim_state os = {0};
-    if ((st = trainer_init(&t, model, train, batch, opt, err))) {
+    if ((st = trainer_init(&t, model, tg, train, batch, opt, err))) {
         trainer_free(&t);
         return st;
     }

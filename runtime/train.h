@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include "graph/graph.h"
+#include "passes/train_graph.h"
 #include "runtime/optim.h"
 
 /* A labelled data set in memory (not owned). */
@@ -77,6 +78,13 @@ void train_result_free(train_result *r);
  * returns SSDC_OK with res->interrupted (the last checkpoint is intact). */
 ssdc_status train_model(graph *model, const train_data *train, const train_data *val,
                         const train_options *opt, train_result *res, ssdc_error *err);
+
+/* The same with a training graph built by the caller (e.g. passes/ssd): its
+ * parameters must be the model's (train_graph_begin on model).  Takes
+ * ownership of *tg (freed, zeroed) whatever the outcome. */
+ssdc_status train_model_graph(graph *model, train_graph *tg, const train_data *train,
+                              const train_data *val, const train_options *opt, train_result *res,
+                              ssdc_error *err);
 
 /* Reinitialises the model's trainable parameters as PyTorch initialises
  * fresh layers (uniform +-1/sqrt(fan_in) for weights and biases, BN scale 1,

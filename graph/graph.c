@@ -287,7 +287,7 @@ static void *dup_bytes(const void *src, size_t n)
     return d;
 }
 
-static bool clone_attr(graph_attr *dst, const graph_attr *src)
+bool graph_attr_copy(graph_attr *dst, const graph_attr *src)
 {
     memset(dst, 0, sizeof *dst);
     dst->type = src->type;
@@ -360,7 +360,7 @@ graph *graph_clone(const graph *g)
                             n->outputs, &idx, NULL) == SSDC_OK;
         for (int a = 0; ok && a < n->n_attrs; a++) {
             graph_attr copy;
-            ok = clone_attr(&copy, &n->attrs[a]) && graph_node_add_attr(c, idx, &copy, NULL) == SSDC_OK;
+            ok = graph_attr_copy(&copy, &n->attrs[a]) && graph_node_add_attr(c, idx, &copy, NULL) == SSDC_OK;
         }
     }
     if (ok && g->n_inputs)

@@ -198,6 +198,8 @@ ssdc_status graph_node_set_floats(graph *g, int node, const char *name, const fl
 /* Takes ownership of a (its strings/arrays/tensor must be malloc'd). */
 ssdc_status graph_node_add_attr(graph *g, int node, graph_attr *a, ssdc_error *err);
 void graph_attr_clear(graph_attr *a);
+/* Deep copy of src into dst (all malloc'd); false if out of memory (dst cleared). */
+bool graph_attr_copy(graph_attr *dst, const graph_attr *src);
 
 /* Attribute getters. */
 const graph_attr *graph_node_attr(const graph_node *n, const char *name);

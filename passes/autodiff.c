@@ -129,38 +129,9 @@ ssdc_status autodiff_copy_attrs(autodiff_ctx *c, int dst, ssdc_error *err)
 {
     int n_attrs = autodiff_node(c)->n_attrs;
     for (int a = 0; a < n_attrs; a++) {
-        const graph_attr *src = &c->g->nodes[c->node].attrs[a];
-        graph_attr copy = {0};
-        copy.name = graph_strdup(src->name);
-        copy.type = src->type;
-        copy.f = src->f;
-        copy.i = src->i;
-        copy.n = src->n;
-        bool ok = copy.name != NULL;
-        if (ok && src->s)
-            ok = (copy.s = graph_strdup(src->s)) != NULL;
-        if (ok && src->ints) {
-            copy.ints = malloc((src->n ? src->n : 1) * sizeof *copy.ints);
-            ok = copy.ints != NULL;
-            if (ok && src->n)
-                memcpy(copy.ints, src->ints, src->n * sizeof *copy.ints);
-        }
-        if (ok && src->floats) {
-            copy.floats = malloc((src->n ? src->n : 1) * sizeof *copy.floats);
-            ok = copy.floats != NULL;
-            if (ok && src->n)
-                memcpy(copy.floats, src->floats, src->n * sizeof *copy.floats);
-        }
-        if (ok && (src->strings || src->t)) {
-            graph_attr_clear(&copy);
-            return ssdc_fail(err, SSDC_ERR_UNSUPPORTED,
-                             "node '%s' (%s): cannot copy attribute '%s' to its gradient node",
-                             autodiff_node(c)->name, autodiff_node(c)->op_type, src->name);
-        }
-        if (!ok) {
-            graph_attr_clear(&copy);
+        graph_attr copy;
+        if (!graph_attr_copy(&copy, &c->g->nodes[c->node].attrs[a]))
             return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory in autodiff");
-        }
         ssdc_status st = graph_node_add_attr(c->g, dst, &copy, err);
         if (st)
             return st;

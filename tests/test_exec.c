@@ -2,6 +2,7 @@
  * running, re-planning in a session, limits. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -9,6 +9,8 @@ int cli_inspect(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_distill(int argc, char **argv);
+int cli_pipeline(int argc, char **argv);
 
 /* Prints "ssdc: error: <msg>" to stderr and returns 1. */
 int cli_error(const ssdc_error *err);

@@ -9,7 +9,7 @@
 static const char usage[] =
     "usage: ssdc <command> [options]\n"
     "\n"
-    "ssdc imports ONNX models into its own graph IR, runs them and trains them.\n"
+    "ssdc imports ONNX models into its own graph IR, runs, trains and distils them.\n"
     "\n"
     "commands:\n"
     "  inspect MODEL.onnx                 opset, inputs/outputs, op histogram, parameters,\n"
@@ -21,6 +21,10 @@ static const char usage[] =
     "                                     train the model with cross-entropy (Adam, early\n"
     "                                     stopping, checkpoints, --resume) and export it\n"
     "  eval MODEL.onnx --data SPEC        accuracy, per-class precision/recall, confusion\n"
+    "  distill TEACHER.onnx --data SPEC -o STUDENT.onnx\n"
+    "                                     stochastic self-distillation (SSD) of a fresh\n"
+    "                                     same-size student; the paper's ablations via --mode\n"
+    "  pipeline --data SPEC [-o DIR]      train a teacher, distil a student, compare them\n"
     "  help                               this text\n"
     "  version                            print the version\n"
     "\n"
@@ -70,6 +74,10 @@ int main(int argc, char **argv)
         return cli_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval"))
         return cli_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "distill"))
+        return cli_distill(argc - 1, argv + 1);
+    if (!strcmp(cmd, "pipeline"))
+        return cli_pipeline(argc - 1, argv + 1);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         fputs(usage, stdout);
         return 0;

@@ -255,6 +255,42 @@ ssdc_status train_init_fresh(graph *model, uint64_t seed, ssdc_error *err)
     return SSDC_OK;
 }
 
+static float normal01(uint64_t *s)
+{
+    double u1 = ((double)(splitmix64(s) >> 11) + 0.5) / 9007199254740992.0;
+    double u2 = (double)(splitmix64(s) >> 11) / 9007199254740992.0;
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+ssdc_status train_init_student(graph *model, uint64_t seed, ssdc_error *err)
+{
+    uint64_t s = seed ^ 0x57deull;
+    for (int i = 0; i < model->n_nodes; i++) {
+        const graph_node *n = &model->nodes[i];
+        for (int k = 1; k < n->n_inputs; k++) {
+            int t = n->inputs[k];
+            if (t < 0 || model->tensors[t].kind != GRAPH_TENSOR_INITIALIZER ||
+                model->tensors[t].dtype != GRAPH_DT_FLOAT)
+                continue;
+            float *w = model->tensors[t].data;
+            int64_t numel = tensor_numel(&model->tensors[t]);
+            bool bn = n->op == GRAPH_OP_BATCHNORMALIZATION;
+            bool dense = (n->op == GRAPH_OP_CONV || n->op == GRAPH_OP_GEMM ||
+                          n->op == GRAPH_OP_MATMUL) && train_graph_is_trainable(model, t);
+            if (!bn && !dense)
+                continue;
+            for (int64_t j = 0; j < numel; j++) {
+                if (bn)
+                    w[j] = k == 1 ? 1.0f + 0.02f * normal01(&s) : k == 4 ? 1.0f : 0.0f;
+                else
+                    w[j] = k == 1 ? 0.02f * normal01(&s) : 0.0f;
+            }
+        }
+    }
+    (void)err;
+    return SSDC_OK;
+}
+
 /* ---- training ---- */
 
 typedef struct {

@@ -91,6 +91,11 @@ ssdc_status train_model_graph(graph *model, train_graph *tg, const train_data *t
  * bias 0, running mean 0, variance 1); deterministic for a seed. */
 ssdc_status train_init_fresh(graph *model, uint64_t seed, ssdc_error *err);
 
+/* The distillation student's initialisation (design.md): Conv/Gemm/MatMul
+ * weights normal(0, 0.02), their biases 0, BatchNorm scale normal(1, 0.02),
+ * bias 0, running mean 0, variance 1. */
+ssdc_status train_init_student(graph *model, uint64_t seed, ssdc_error *err);
+
 typedef struct {
     int64_t n;
     int n_classes;

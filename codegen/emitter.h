@@ -118,6 +118,28 @@ typedef struct {
 /* Emitter of op id, NULL if codegen has none. */
 const codegen_emitter *codegen_emitter_get(int op);
 
+/* Multidirectional (numpy) broadcasting of n operands to out, with
+ * size-1 axes dropped and contiguous axes merged; strides in elements, 0 on
+ * broadcast axes. */
+typedef struct {
+    int n, rank;
+    int64_t numel;
+    int64_t dims[GRAPH_MAX_RANK];
+    int64_t st[CG_MAX_IO][GRAPH_MAX_RANK];
+} cg_bcast;
+
+bool cg_bcast_init(cg_bcast *b, const graph_value *out, const graph_value *const *ops, int n);
+/* Opens one loop per axis (loop variables i0, i1, ...) at indent 4 and
+ * writes each operand's index expression into idx[k] and the output's into
+ * oidx; returns the indent (spaces) of the loop body. */
+int cg_bcast_open(cg_ctx *c, const cg_bcast *b, char idx[][200], char *oidx);
+/* Closes the loops of cg_bcast_open (nothing to do: bodies are single statements). */
+
+/* Emits a copy of a strided view into contiguous dst (indent 4):
+ * dst[j] = src[off + sum_d i_d * st[d]] in row-major order over dims. */
+void cg_emit_strided_copy(cg_ctx *c, const char *dst, const char *src, int rank,
+                          const int64_t *dims, const int64_t *st, int64_t off);
+
 /* Product of dims[lo..hi). */
 int64_t cg_prod(const int64_t *dims, int lo, int hi);
 

@@ -248,10 +248,11 @@ static ssdc_status plan_build(const graph *g, const graph_value *inputs, const r
     graph_value *vout = malloc((size_t)max_io * sizeof *vout);
     int *first_def = malloc(t1 * sizeof *first_def);
     int *last_use = malloc(t1 * sizeof *last_use);
+    int *alias = malloc(t1 * sizeof *alias);
     block *blocks = NULL;
     if (!order || !p->run_nodes || !p->folded || !p->vals || !p->is_const || !p->owned ||
         !p->scratch_off || !p->scratch_size || !p->inputs_key || !p->captured || !idt || !ish ||
-        !ival || !odt || !osh || !vin || !vout || !first_def || !last_use) {
+        !ival || !odt || !osh || !vin || !vout || !first_def || !last_use || !alias) {
         st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory planning");
         goto done;
     }
@@ -402,6 +403,7 @@ static ssdc_status plan_build(const graph *g, const graph_value *inputs, const r
     for (int t = 0; t < nt; t++) {
         first_def[t] = -1;
         last_use[t] = -1;
+        alias[t] = t;
     }
     for (int r = 0; r < p->n_run; r++) {
         const graph_node *n = &g->nodes[p->run_nodes[r]];
@@ -417,6 +419,50 @@ static ssdc_status plan_build(const graph *g, const graph_value *inputs, const r
     }
     for (int i = 0; i < g->n_outputs; i++)
         last_use[g->outputs[i]] = p->n_run;
+    /* Memory sharing, in run order:
+     * - Reshape-like nodes write nothing new: their output is a view of the
+     *   input's memory (one block living as long as either);
+     * - elementwise ops whose first input dies at the node write their output
+     *   over it (same size and dtype; the kernels read element i before
+     *   writing element i). */
+    for (int r = 0; r < p->n_run; r++) {
+        const graph_node *n = &g->nodes[p->run_nodes[r]];
+        if (n->n_outputs < 1 || n->outputs[0] < 0 || n->n_inputs < 1 || n->inputs[0] < 0)
+            continue;
+        int src = n->inputs[0], dst = n->outputs[0];
+        if (first_def[src] < 0 || p->is_const[src] || p->is_const[dst])
+            continue; /* inputs, constants and folded tensors keep their own memory */
+        bool view = n->op == GRAPH_OP_RESHAPE || n->op == GRAPH_OP_FLATTEN ||
+                    n->op == GRAPH_OP_SQUEEZE || n->op == GRAPH_OP_UNSQUEEZE ||
+                    n->op == GRAPH_OP_IDENTITY;
+        bool elementwise = n->op == GRAPH_OP_RELU || n->op == GRAPH_OP_LEAKYRELU ||
+                           n->op == GRAPH_OP_SIGMOID || n->op == GRAPH_OP_TANH ||
+                           n->op == GRAPH_OP_NEG || n->op == GRAPH_OP_ABS ||
+                           n->op == GRAPH_OP_EXP || n->op == GRAPH_OP_LOG ||
+                           n->op == GRAPH_OP_SQRT || n->op == GRAPH_OP_CLIP ||
+                           n->op == GRAPH_OP_DROPOUT || n->op == GRAPH_OP_ADD ||
+                           n->op == GRAPH_OP_SUB || n->op == GRAPH_OP_MUL || n->op == GRAPH_OP_DIV;
+        int root = alias[src];
+        if (elementwise) {
+            const graph_value *a = &p->vals[src], *y = &p->vals[dst];
+            bool same = a->dtype == y->dtype && a->rank == y->rank && a->numel == y->numel;
+            for (int d = 0; same && d < a->rank; d++)
+                same = a->dims[d] == y->dims[d];
+            /* the input (and every view of it) must die here */
+            if (!same || last_use[root] != r || g->tensors[src].is_output)
+                continue;
+            for (int i = 1; i < n->n_inputs; i++)
+                if (n->inputs[i] >= 0 && alias[n->inputs[i]] == root && n->inputs[i] != src)
+                    same = false; /* another view of the same memory feeds the node */
+            if (!same)
+                continue;
+        } else if (!view) {
+            continue;
+        }
+        alias[dst] = root;
+        if (last_use[dst] > last_use[root])
+            last_use[root] = last_use[dst];
+    }
     blocks = malloc((size_t)(nt + p->n_run + 1) * sizeof *blocks);
     if (!blocks) {
         st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory planning");
@@ -427,7 +473,9 @@ static ssdc_status plan_build(const graph *g, const graph_value *inputs, const r
         if (first_def[t] < 0 || p->is_const[t])
             continue;
         size_t bytes = align_up(graph_value_bytes(&p->vals[t]));
-        p->stats.sum_tensor_bytes += bytes;
+        p->stats.sum_tensor_bytes += bytes; /* as if nothing were shared */
+        if (alias[t] != t)
+            continue;
         blocks[nb++] = (block){.size = bytes ? bytes : ARENA_ALIGN, .start = first_def[t],
                                .end = last_use[t], .tensor = t, .run_pos = -1};
     }
@@ -480,9 +528,12 @@ static ssdc_status plan_build(const graph *g, const graph_value *inputs, const r
         else
             p->scratch_off[blocks[b].run_pos] = blocks[b].offset;
     }
+    for (int t = 0; t < nt; t++)
+        if (alias[t] != t)
+            p->vals[t].data = p->vals[alias[t]].data;
 done:
     free(order), free(idt), free(ish), free(ival), free(odt), free(osh), free(vin), free(vout);
-    free(first_def), free(last_use), free(blocks);
+    free(first_def), free(last_use), free(alias), free(blocks);
     if (st) {
         rt_plan_free(p);
         return st;

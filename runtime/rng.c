@@ -95,3 +95,62 @@ void rng_fill_uniform(uint64_t seed, uint64_t stream, uint64_t first, float *out
         done += m;
     }
 }
+
+uint32_t rng_dropout_threshold(double ratio)
+{
+    if (!(ratio > 0))
+        return 0;
+    if (ratio >= 1)
+        return 65536u;
+    return (uint32_t)(ratio * 65536.0 + 0.5);
+}
+
+static inline uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+#define RNG_GOLDEN 0x9e3779b97f4a7c15ull
+
+uint64_t rng_dropout_key(uint64_t seed, uint64_t stream)
+{
+    return mix64(seed ^ mix64(stream + 1));
+}
+
+int rng_keep16(uint64_t seed, uint64_t stream, uint64_t i, uint32_t threshold)
+{
+    uint64_t w = mix64(rng_dropout_key(seed, stream) + ((i >> 2) + 1) * RNG_GOLDEN);
+    return (uint32_t)((w >> ((i & 3) * 16)) & 0xffffu) >= threshold;
+}
+
+void rng_fill_keep16(uint64_t seed, uint64_t stream, uint64_t first, uint32_t threshold,
+                     uint8_t *keep, int64_t n)
+{
+    const uint64_t key = rng_dropout_key(seed, stream);
+    int64_t j = 0;
+    /* head: up to the next multiple of 4 */
+    while (j < n && ((first + (uint64_t)j) & 3) != 0) {
+        uint64_t e = first + (uint64_t)j;
+        uint64_t w = mix64(key + ((e >> 2) + 1) * RNG_GOLDEN);
+        keep[j++] = (uint32_t)((w >> ((e & 3) * 16)) & 0xffffu) >= threshold;
+    }
+    /* whole words: 4 elements each, a loop the compiler vectorises */
+    uint64_t w0 = ((first + (uint64_t)j) >> 2) + 1;
+    int64_t words = (n - j) / 4;
+    for (int64_t k = 0; k < words; k++) {
+        uint64_t w = mix64(key + (w0 + (uint64_t)k) * RNG_GOLDEN);
+        uint8_t *d = keep + j + 4 * k;
+        d[0] = (uint32_t)(w & 0xffffu) >= threshold;
+        d[1] = (uint32_t)((w >> 16) & 0xffffu) >= threshold;
+        d[2] = (uint32_t)((w >> 32) & 0xffffu) >= threshold;
+        d[3] = (uint32_t)(w >> 48) >= threshold;
+    }
+    j += 4 * words;
+    for (; j < n; j++) {
+        uint64_t e = first + (uint64_t)j;
+        uint64_t w = mix64(key + ((e >> 2) + 1) * RNG_GOLDEN);
+        keep[j] = (uint32_t)((w >> ((e & 3) * 16)) & 0xffffu) >= threshold;
+    }
+}

@@ -27,6 +27,19 @@ float rng_uniform(uint64_t seed, uint64_t stream, uint64_t index);
 void rng_fill_u32(uint64_t seed, uint64_t stream, uint64_t first, uint32_t *out, int64_t n);
 void rng_fill_uniform(uint64_t seed, uint64_t stream, uint64_t first, float *out, int64_t n);
 
+/* Dropout keep decisions: a counter-based hash, cheaper than Philox per
+ * bit.  For (seed, stream): key = mix(seed ^ mix(stream + 1)); 64-bit word w
+ * = mix(key + (w + 1) * 0x9E3779B97F4A7C15) (mix: the SplitMix64 finaliser,
+ * so the words are SplitMix64's output sequence for that key); element i
+ * uses the 16 bits (i % 4) * 16 .. +15 of word i / 4 and is kept iff they
+ * are >= threshold = rng_dropout_threshold(ratio) = round(ratio * 65536).
+ * keep[j] is 1 or 0 for element first + j, j < n. */
+uint32_t rng_dropout_threshold(double ratio);
+uint64_t rng_dropout_key(uint64_t seed, uint64_t stream);
+void rng_fill_keep16(uint64_t seed, uint64_t stream, uint64_t first, uint32_t threshold,
+                     uint8_t *keep, int64_t n);
+int rng_keep16(uint64_t seed, uint64_t stream, uint64_t i, uint32_t threshold);
+
 /* Stream id for a per-step, per-node draw (e.g. a Dropout mask):
  * step in the high 32 bits, id in the low 32 bits. */
 static inline uint64_t rng_stream_id(uint64_t step, uint32_t id)

@@ -147,8 +147,8 @@ Test(exec, wrong_input_shape_is_an_error)
     graph_free(g);
 }
 
-/* A chain of 20 Negs: tensors whose lifetimes do not overlap share memory. */
-Test(exec, arena_reuses_memory_by_lifetime)
+/* A chain of 20 nodes over x [4,256] (1 tensor = 4096 bytes). */
+static rt_plan *chain_plan(graph **gp, const char *op, float *xs)
 {
     graph *g = graph_new();
     int64_t d[2] = {4, 256};
@@ -162,11 +162,10 @@ Test(exec, arena_reuses_memory_by_lifetime)
         snprintf(nm, sizeof nm, "t%d", i);
         int t = tensor(g, nm);
         snprintf(nm, sizeof nm, "n%d", i);
-        node1(g, nm, "Neg", 1, &prev, t);
+        node1(g, nm, op, 1, &prev, t);
         prev = t;
     }
     graph_add_output(g, prev, &err);
-    float *xs = calloc(4 * 256, sizeof *xs);
     for (int i = 0; i < 4 * 256; i++)
         xs[i] = (float)i;
     graph_value in = {0};
@@ -174,16 +173,49 @@ Test(exec, arena_reuses_memory_by_lifetime)
     in.data = xs;
     rt_plan *p;
     cr_assert_eq(rt_plan_create(g, &in, NULL, &p, &err), SSDC_OK, "%s", err.msg);
+    cr_assert_eq(rt_plan_run(p, &in, &err), SSDC_OK, "%s", err.msg);
+    *gp = g;
+    return p;
+}
+
+/* Tensors whose lifetimes do not overlap share memory: two buffers suffice. */
+Test(exec, arena_reuses_memory_by_lifetime)
+{
+    graph *g;
+    float *xs = calloc(4 * 256, sizeof *xs);
+    rt_plan *p = chain_plan(&g, "Softmax", xs);
     rt_plan_stats st;
     rt_plan_get_stats(p, &st);
     cr_assert_eq(st.sum_tensor_bytes, 20u * 4096u);
     cr_assert_eq(st.peak_live_bytes, 2u * 4096u);
     cr_assert_eq(st.arena_bytes, st.peak_live_bytes);
-    cr_assert_eq(rt_plan_run(p, &in, &err), SSDC_OK, "%s", err.msg);
-    /* an even number of Neg: y == x */
+    /* softmax of a softmax ... of row 0 stays a probability distribution */
     const float *y = rt_plan_output(p, 0)->data;
-    for (int i = 0; i < 4 * 256; i++)
-        cr_assert_float_eq(y[i], xs[i], 1e-6);
+    double sum = 0;
+    for (int i = 0; i < 256; i++)
+        sum += y[i];
+    cr_assert_float_eq(sum, 1.0, 1e-4);
+    rt_plan_free(p);
+    free(xs);
+    graph_free(g);
+}
+
+/* Elementwise ops whose input dies write in place: one buffer for the chain. */
+Test(exec, elementwise_in_place)
+{
+    graph *g;
+    float *xs = calloc(4 * 256, sizeof *xs);
+    rt_plan *p = chain_plan(&g, "Neg", xs);
+    rt_plan_stats st;
+    rt_plan_get_stats(p, &st);
+    cr_assert_eq(st.sum_tensor_bytes, 20u * 4096u);
+    cr_assert_eq(st.arena_bytes, 4096u);
+    /* an even number of Neg: y == x, and x (the caller's) is untouched */
+    const float *y = rt_plan_output(p, 0)->data;
+    for (int i = 0; i < 4 * 256; i++) {
+        cr_assert_float_eq(y[i], (float)i, 1e-6);
+        cr_assert_float_eq(xs[i], (float)i, 1e-6);
+    }
     rt_plan_free(p);
     free(xs);
     graph_free(g);

@@ -179,6 +179,25 @@ Test(rng, philox_known_answers)
     }
 }
 
+/* the 8-lane keep fill equals the one-element definition at every offset */
+Test(rng, keep16_fill_matches_definition)
+{
+    enum { N = 1000 };
+    uint8_t keep[N];
+    for (uint64_t first = 0; first < 24; first += 2) {
+        for (int64_t n = 1; n <= N; n += 97) {
+            rng_fill_keep16(11, 5, first, rng_dropout_threshold(0.3), keep, n);
+            for (int64_t i = 0; i < n; i++)
+                cr_assert_eq(keep[i], rng_keep16(11, 5, first + (uint64_t)i,
+                                                 rng_dropout_threshold(0.3)),
+                             "first %llu element %lld", (unsigned long long)first, (long long)i);
+        }
+    }
+    cr_assert_eq(rng_dropout_threshold(0.0), 0u);
+    cr_assert_eq(rng_dropout_threshold(1.0), 65536u);
+    cr_assert_eq(rng_dropout_threshold(0.5), 32768u);
+}
+
 Test(rng, counter_layout)
 {
     /* number i of (seed, stream) is word i % 4 of philox((i/4, stream), seed) */
@@ -1106,13 +1125,14 @@ Test(dropout, masks_reproducible_and_step_dependent, .init = drop_init)
 
 Test(dropout, mask_is_a_function_of_seed_step_node_index, .init = drop_init)
 {
-    /* element i is kept iff rng_uniform(seed, stream(step, node), i) >= ratio:
-     * nothing depends on chunking or thread count */
+    /* element i is kept iff its 16 random bits of (seed, stream(step, node))
+     * are >= round(ratio * 65536): nothing depends on chunking or thread count */
     float ratio = 0.4f;
     cr_assert_eq(dropout(5, 3, 2, true, &ratio, NULL, drop_y, drop_mask), SSDC_OK, "%s", err.msg);
     uint64_t stream = rng_stream_id(3, 2);
     for (int i = 0; i < DROP_N; i++)
-        cr_assert_eq(drop_mask[i], rng_uniform(5, stream, (uint64_t)i) >= ratio, "element %d", i);
+        cr_assert_eq(drop_mask[i], rng_keep16(5, stream, (uint64_t)i, rng_dropout_threshold(ratio)),
+                     "element %d", i);
 }
 
 Test(dropout, bad_ratio_is_an_error, .init = drop_init)

@@ -1084,13 +1084,11 @@ const rt_kernel rt_kernel_cast = {forward_cast, NULL};
         const T scale = (T)(ratio < 1 ? 1.0 / (1.0 - ratio) : 0.0);                             \
         for (int64_t done = 0; done < n; done += EW_CHUNK) {                                    \
             int64_t m = n - done < EW_CHUNK ? n - done : EW_CHUNK;                              \
-            rng_fill_uniform(ctx->seed, stream, (uint64_t)done, u, m);                          \
-            for (int64_t j = 0; j < m; j++) {                                                   \
-                bool keep = u[j] >= r;                                                          \
-                y[done + j] = keep ? x[done + j] * scale : (T)0;                                \
-                if (mask)                                                                       \
-                    mask[done + j] = keep;                                                      \
-            }                                                                                   \
+            rng_fill_keep16(ctx->seed, stream, (uint64_t)done, thr, keep, m);                   \
+            for (int64_t j = 0; j < m; j++)                                                     \
+                y[done + j] = x[done + j] * (scale * (T)keep[j]);                               \
+            if (mask)                                                                           \
+                memcpy(mask + done, keep, (size_t)m);                                           \
         }                                                                                       \
     } break;
 
@@ -1136,9 +1134,9 @@ static ssdc_status forward_dropout(const rt_kernel_ctx *ctx, const graph_value *
     }
     if (!(ratio >= 0 && ratio <= 1))
         return rt_kernel_fail(ctx, err, SSDC_ERR_INVALID, "ratio %g is outside [0, 1]", ratio);
-    const float r = (float)ratio;
+    const uint32_t thr = rng_dropout_threshold(ratio);
     const uint64_t stream = rng_stream_id(ctx->step, (uint32_t)ctx->node_index);
-    float u[EW_CHUNK];
+    uint8_t keep[EW_CHUNK];
     switch (dt) {
         EW_FLOAT_TYPES(EW_DROPOUT_CASE, 0)
     default: break;

@@ -229,7 +229,8 @@ static ssdc_status copy_through(const rt_kernel_ctx *ctx, const graph_value *in,
     if (!graph_dtype_size(in[0].dtype))
         return rt_kernel_fail(ctx, err, SSDC_ERR_UNSUPPORTED, "dtype %s is not supported",
                               graph_dtype_name(in[0].dtype));
-    if (nb)
+    /* the planner may give the output the input's memory (same bytes) */
+    if (nb && out[0].data != in[0].data)
         memcpy(out[0].data, in[0].data, nb);
     return SSDC_OK;
 }

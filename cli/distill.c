@@ -12,6 +12,7 @@
 #include "frontend/onnx_export.h"
 #include "frontend/onnx_import.h"
 #include "frontend/zoo.h"
+#include "graph/fileio.h"
 #include "passes/ssd.h"
 #include "runtime/train.h"
 
@@ -61,6 +62,8 @@ static const char pipeline_usage[] =
     "  --teacher-patience N    teacher's early stopping patience (default 20)\n"
     "  --ablations             also train the paper's baselines with the same budget:\n"
     "                          CE-only, self-distill and all-reps-cosine students\n"
+    "  --results FILE.csv      also write the comparison table as CSV (model, mode,\n"
+    "                          test_accuracy, seconds, epochs)\n"
     CLI_DISTILL_HELP
     "training flags (student; the teacher uses the same optimizer and batch):\n" CLI_TRAIN_HELP;
 
@@ -344,7 +347,7 @@ static int make_dir(const char *p)
 
 int cli_pipeline(int argc, char **argv)
 {
-    const char *model_path = NULL, *out_dir = "ssdc-out";
+    const char *model_path = NULL, *out_dir = "ssdc-out", *results = NULL;
     long long teacher_epochs = 100, teacher_patience = 20;
     bool ablations = false;
     cli_data_options data = {0};
@@ -377,6 +380,8 @@ int cli_pipeline(int argc, char **argv)
         } else if (!strcmp(a, "--teacher-patience") && has) {
             if (!cli_parse_int(argv[++i], 0, 1000000, &teacher_patience))
                 return cli_usage_error("pipeline", "--teacher-patience expects a count");
+        } else if (!strcmp(a, "--results") && has) {
+            results = argv[++i];
         } else if (!strcmp(a, "--ablations")) {
             ablations = true;
         } else {
@@ -478,6 +483,7 @@ int cli_pipeline(int argc, char **argv)
     ssd_mode modes[4] = {d.so.mode, SSD_MODE_CE, SSD_MODE_SELF_DISTILL, SSD_MODE_ALL_REPS_COSINE};
     int n_modes = ablations ? 4 : 1;
     double acc[4] = {0}, secs[4] = {0};
+    int eps[4] = {0};
     for (int m = 0; m < n_modes; m++) {
         if (m > 0 && modes[m] == modes[0])
             modes[m] = SSD_MODE_SSD;
@@ -514,6 +520,7 @@ int cli_pipeline(int argc, char **argv)
         }
         acc[m] = es.accuracy;
         secs[m] = oc.seconds;
+        eps[m] = oc.epochs;
         eval_result_free(&es);
         if (m == 0) {
             snprintf(path, sizeof path, "%s/student.onnx", out_dir);
@@ -533,6 +540,21 @@ int cli_pipeline(int argc, char **argv)
         char name[64];
         snprintf(name, sizeof name, "student (%s)", ssd_mode_name(modes[m]));
         printf("%-28s %13.2f%% %10.1f\n", name, 100 * acc[m], secs[m]);
+    }
+    if (results) {
+        char buf[2048];
+        size_t len = (size_t)snprintf(buf, sizeof buf,
+                                      "model,mode,test_accuracy,seconds,epochs\n"
+                                      "teacher,ce,%.6f,%.3f,%d\n",
+                                      et.accuracy, teacher_s, teacher_ep);
+        for (int m = 0; m < n_modes && len < sizeof buf; m++)
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "student,%s,%.6f,%.3f,%d\n",
+                                    ssd_mode_name(modes[m]), acc[m], secs[m], eps[m]);
+        if (ssdc_write_file_atomic(results, buf, len < sizeof buf ? len : sizeof buf - 1, &err)) {
+            eval_result_free(&et);
+            rc = cli_error(&err);
+            goto done;
+        }
     }
     printf("\nwrote %s/teacher.onnx and %s/student.onnx\n", out_dir, out_dir);
     eval_result_free(&et);

@@ -980,7 +980,8 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
             continue;
         for (int i = 0; i < n.n_in; i++) {
             int in = n.node->inputs[i];
-            if (in < 0 || n.in_const[i] || n.in[i]->numel != n.out[0]->numel)
+            if (in < 0 || n.in_const[i] || n.in[i]->rank != n.out[0]->rank ||
+                memcmp(n.in[i]->dims, n.out[0]->dims, (size_t)n.out[0]->rank * sizeof(int64_t)))
                 continue;
             int ic = find(c, in);
             if (c->kind[ic] != ST_ARENA || c->cls_last[ic] != r)

@@ -187,6 +187,56 @@ static ssdc_status fold_bn(graph *g, int bn_idx, bool *remove, bool *folded, ssd
     return SSDC_OK;
 }
 
+/* Marks in remove[] every node none of whose outputs is used by a live node
+ * or is a graph output (to a fixed point); returns how many it added. */
+static int mark_dead(graph *g, bool *remove)
+{
+    int nt = g->n_tensors, added = 0;
+    int *uses = calloc((size_t)(nt ? nt : 1), sizeof *uses);
+    if (!uses)
+        return 0; /* nothing removed: still correct */
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!remove[i])
+            for (int k = 0; k < g->nodes[i].n_inputs; k++)
+                if (g->nodes[i].inputs[k] >= 0)
+                    uses[g->nodes[i].inputs[k]]++;
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (int i = g->n_nodes - 1; i >= 0; i--) {
+            if (remove[i])
+                continue;
+            const graph_node *n = &g->nodes[i];
+            bool used = false;
+            for (int o = 0; o < n->n_outputs && !used; o++) {
+                int t = n->outputs[o];
+                used = t >= 0 && (g->tensors[t].is_output || uses[t] > 0);
+            }
+            if (used)
+                continue;
+            remove[i] = true;
+            added++;
+            changed = true;
+            for (int k = 0; k < n->n_inputs; k++)
+                if (n->inputs[k] >= 0)
+                    uses[n->inputs[k]]--;
+        }
+    }
+    free(uses);
+    return added;
+}
+
+int passes_remove_dead_nodes(graph *g)
+{
+    bool *remove = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *remove);
+    if (!remove)
+        return 0;
+    int n = mark_dead(g, remove);
+    if (n)
+        graph_remove_nodes(g, remove);
+    free(remove);
+    return n;
+}
+
 ssdc_status passes_optimize_inference(graph *g, inference_stats *stats, ssdc_error *err)
 {
     inference_stats s = {0};
@@ -218,34 +268,8 @@ ssdc_status passes_optimize_inference(graph *g, inference_stats *stats, ssdc_err
         st = fold_bn(g, i, remove, &folded, err);
         s.bn_folded += folded;
     }
-    /* dead nodes: no output used by a live node or the graph (repeat to a fixed point) */
-    for (bool changed = true; changed && !st;) {
-        changed = false;
-        for (int i = g->n_nodes - 1; i >= 0; i--) {
-            if (remove[i])
-                continue;
-            const graph_node *n = &g->nodes[i];
-            bool used = false;
-            for (int o = 0; o < n->n_outputs && !used; o++) {
-                int t = n->outputs[o];
-                if (t < 0)
-                    continue;
-                if (g->tensors[t].is_output) {
-                    used = true;
-                    break;
-                }
-                for (int j = 0; j < g->n_nodes && !used; j++)
-                    if (!remove[j])
-                        for (int k = 0; k < g->nodes[j].n_inputs; k++)
-                            used = used || g->nodes[j].inputs[k] == t;
-            }
-            if (!used) {
-                remove[i] = true;
-                s.dead_removed++;
-                changed = true;
-            }
-        }
-    }
+    if (!st)
+        s.dead_removed = mark_dead(g, remove);
     if (!st)
         graph_remove_nodes(g, remove);
     free(remove);

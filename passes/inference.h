@@ -14,4 +14,7 @@ typedef struct {
 
 ssdc_status passes_optimize_inference(graph *g, inference_stats *stats, ssdc_error *err);
 
+/* Removes nodes that contribute to no graph output; returns how many. */
+int passes_remove_dead_nodes(graph *g);
+
 #endif

@@ -6,6 +6,7 @@
 
 #include "graph/ops.h"
 #include "passes/autodiff.h"
+#include "passes/inference.h"
 
 /* Does tensor t reach input slot `slot` of an op in `ops`, directly or
  * through Identity nodes? */
@@ -332,6 +333,9 @@ ssdc_status train_graph_finish(train_graph *out, int loss, ssdc_error *err)
     for (int e = 0; e < n_extra && !st; e++)
         st = graph_add_output(g, extra[e], err);
     free(params), free(grads), free(extra);
+    /* e.g. a teacher's classifier when only its feature is distilled */
+    if (!st)
+        passes_remove_dead_nodes(g);
     if (!st)
         st = graph_validate(g, err);
     if (st)

@@ -380,11 +380,35 @@ static ssdc_status tile_rows(builder *b, int x, int K, int *out, ssdc_error *err
 
 /* Marks the stochastic region (downstream of active Dropouts) among nodes
  * [first, g->n_nodes) and repeats every tensor entering it K times. */
-static ssdc_status tile_region(teacher_ctx *c, int first, int K, int *region_nodes,
-                               int *prefix_nodes, bool **in_region_out, ssdc_error *err)
+static ssdc_status tile_region(teacher_ctx *c, int first, int K, const int *needed_out,
+                               int n_needed, int *region_nodes, int *prefix_nodes,
+                               bool **in_region_out, ssdc_error *err)
 {
     graph *g = c->b->g;
     int end = g->n_nodes;
+    /* teacher nodes the distillation needs (the feature, the logits for KD) */
+    bool *needed = calloc((size_t)(end - first + 1), sizeof *needed);
+    int *stack = malloc((size_t)(g->n_tensors + 1) * sizeof *stack);
+    if (!needed || !stack) {
+        free(needed);
+        free(stack);
+        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+    }
+    int sp = 0;
+    for (int i = 0; i < n_needed; i++)
+        if (needed_out[i] >= 0)
+            stack[sp++] = needed_out[i];
+    while (sp > 0) {
+        int t = stack[--sp];
+        int pn = g->tensors[t].producer;
+        if (pn < first || needed[pn - first])
+            continue;
+        needed[pn - first] = true;
+        for (int i = 0; i < g->nodes[pn].n_inputs; i++)
+            if (g->nodes[pn].inputs[i] >= 0 && sp < g->n_tensors)
+                stack[sp++] = g->nodes[pn].inputs[i];
+    }
+    free(stack);
     bool *in_region = calloc((size_t)g->n_tensors, sizeof *in_region);
     bool *node_in = calloc((size_t)(end - first + 1), sizeof *node_in);
     int *order = malloc((size_t)g->n_nodes * sizeof *order);
@@ -412,17 +436,17 @@ static ssdc_status tile_region(teacher_ctx *c, int first, int K, int *region_nod
             in = n->inputs[i] >= 0 && in_region[n->inputs[i]];
         node_in[ni - first] = in;
         if (!in) {
-            ++*prefix_nodes;
+            *prefix_nodes += needed[ni - first];
             continue;
         }
-        ++*region_nodes;
+        *region_nodes += needed[ni - first];
         for (int o = 0; o < n->n_outputs; o++)
             if (n->outputs[o] >= 0)
                 in_region[n->outputs[o]] = true;
     }
     /* tensors entering the region: repeated K times (constants broadcast as they are) */
     for (int ni = first; ni < end && !st; ni++) {
-        if (!node_in[ni - first])
+        if (!node_in[ni - first] || !needed[ni - first])
             continue;
         int n_in = g->nodes[ni].n_inputs;
         for (int i = 0; i < n_in && !st; i++) {
@@ -440,6 +464,7 @@ static ssdc_status tile_region(teacher_ctx *c, int first, int K, int *region_nod
         }
     }
 done:
+    free(needed);
     free(node_in);
     free(order);
     free(tiled);
@@ -667,7 +692,9 @@ ssdc_status ssd_build(const graph *teacher, const graph *student, const ssd_opti
     if ((st = copy_teacher(&c, out->x_tensor, err)))
         goto fail;
     int K = opt->mode == SSD_MODE_SELF_DISTILL ? 1 : opt->reps;
-    if ((st = tile_region(&c, first, K, &info->region_nodes, &info->prefix_nodes, &in_region, err)))
+    int needed[2] = {c.map[tfeat], opt->gamma > 0 ? c.map[tc->outputs[0]] : -1};
+    if ((st = tile_region(&c, first, K, needed, 2, &info->region_nodes, &info->prefix_nodes,
+                          &in_region, err)))
         goto fail;
 
     /* teacher feature: [B*K, D] -> [B, K, D] */

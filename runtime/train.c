@@ -304,6 +304,10 @@ typedef struct {
     float *xb;
     int64_t *yb;
     int64_t *perm;
+    /* report hook (train_options.on_step_extras) */
+    void (*on_extras)(int epoch, const graph_value *const *extras, int n_extras, void *user);
+    void *user;
+    int epoch;
 } trainer;
 
 static void trainer_free(trainer *t)
@@ -470,6 +474,13 @@ static ssdc_status train_step(trainer *t, const train_data *d, int64_t start, in
                (size_t)(t->p_off[k + 1] - t->p_off[k]) * sizeof(float));
     }
     optim_step(os, t->params, t->grads);
+    if (t->on_extras && t->tg.n_extra_outputs > 0) {
+        const graph_value *ex[16];
+        int n = t->tg.n_extra_outputs < 16 ? t->tg.n_extra_outputs : 16;
+        for (int k = 0; k < n; k++)
+            ex[k] = rt_plan_output(p, t->tg.extra_output0 + k);
+        t->on_extras(t->epoch, ex, n, t->user);
+    }
     for (int s = 0; s < t->tg.n_state; s++) {
         const graph_value *sv = rt_plan_output(p, t->tg.state_output[s]);
         memcpy(t->state + t->s_off[s], sv->data,
@@ -611,6 +622,8 @@ ssdc_status train_model_graph(graph *model, train_graph *tg, const train_data *t
         }
     }
     rt_options ro = {.seed = opt->seed, .training = true};
+    t.on_extras = opt->on_step_extras;
+    t.user = opt->user;
     int64_t batches = (train->n + batch - 1) / batch;
     bool stop_training = false;
     if (val && opt->patience > 0 && bad >= opt->patience)
@@ -619,6 +632,7 @@ ssdc_status train_model_graph(graph *model, train_graph *tg, const train_data *t
         double e_start = now_s(), loss = 0;
         int64_t correct = 0, seen = 0;
         epoch_permutation(t.perm, train->n, opt->seed, epoch);
+        t.epoch = epoch;
         train_progress pr = {.epoch = epoch, .epochs = opt->epochs, .batches = batches};
         for (int64_t b = 0; b < batches; b++) {
             int64_t start = b * batch;

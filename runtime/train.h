@@ -52,6 +52,10 @@ typedef struct {
     volatile sig_atomic_t *stop;  /* polled after every batch (Ctrl-C) */
     void (*on_batch)(const train_progress *p, void *user);
     void (*on_epoch)(const train_epoch_stats *s, const train_progress *p, void *user);
+    /* After every step: the training graph's extra outputs (e.g. the SGKD
+     * weights [B,K] and kept counts [B]; see train_graph_add_output), valid
+     * only during the call.  NULL: not called. */
+    void (*on_step_extras)(int epoch, const graph_value *const *extras, int n_extras, void *user);
     void *user;
 } train_options;
 

@@ -199,6 +199,7 @@ static ssdc_status distill_run(const graph *teacher, graph *student, const disti
         return st;
     outc->seconds = res.seconds;
     outc->epochs = res.epochs_run;
+    cli_report_skipped(&res);
     bool interrupted = res.interrupted;
     train_result_free(&res);
     if (interrupted)

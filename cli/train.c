@@ -134,6 +134,7 @@ int cli_train(int argc, char **argv)
         rc = cli_error(&err);
         goto done;
     }
+    cli_report_skipped(&res);
     if (res.resumed && !quiet)
         printf("resumed from %s after epoch %d\n", checkpoint, res.resumed_epoch);
     if (res.interrupted) {

@@ -133,6 +133,15 @@ int cli_train_parse_flag(cli_train_flags *f, const char *cmd, int argc, char **a
         f->opt.log_path = v;
         return TAKE();
     }
+    if (!strcmp(a, "--on-nan")) {
+        if (!strcmp(v, "stop"))
+            f->opt.on_nan = TRAIN_ON_NAN_STOP;
+        else if (!strcmp(v, "skip-batch"))
+            f->opt.on_nan = TRAIN_ON_NAN_SKIP_BATCH;
+        else
+            return BAD("--on-nan expects stop or skip-batch, got '%s'", v);
+        return TAKE();
+    }
     if (!strcmp(a, "--checkpoint")) {
         f->checkpoint = v;
         return TAKE();
@@ -215,4 +224,12 @@ void cli_progress_attach(cli_progress *p, train_options *opt, bool quiet, const 
     opt->on_epoch = on_epoch;
     opt->user = p;
     opt->stop = &cli_stop_flag;
+}
+
+void cli_report_skipped(const train_result *r)
+{
+    if (r->skipped_batches > 0)
+        fprintf(stderr, "ssdc: warning: %lld batches skipped for a non-finite loss or gradient "
+                        "(last: %s)\n",
+                (long long)r->skipped_batches, r->skipped_msg);
 }

@@ -42,7 +42,12 @@ int cli_train_flags_finish(cli_train_flags *f, const char *cmd);
     "  --log FILE.csv          per-epoch metrics (epoch, losses, accuracies, seconds)\n"         \
     "  --checkpoint FILE       checkpoint written after every epoch (default OUTPUT.ckpt)\n"     \
     "  --resume                continue from the checkpoint (after Ctrl-C or a kill)\n"          \
+    "  --on-nan stop|skip-batch  a NaN/Inf loss or gradient stops training naming the step\n"    \
+    "                          and the first node that produced it (default), or skips the batch\n" \
     "  --quiet                 no per-epoch lines\n"
+
+/* Prints a warning when batches were skipped for non-finite values. */
+void cli_report_skipped(const train_result *r);
 
 /* Progress display: a bar on a terminal, one line per epoch otherwise. */
 typedef struct {

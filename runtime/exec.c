@@ -1,5 +1,6 @@
 #include "runtime/exec.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -576,7 +577,39 @@ bool rt_plan_matches(const rt_plan *p, const graph_value *inputs)
     return true;
 }
 
+static bool all_finite(const graph_value *v)
+{
+    if (v->dtype == GRAPH_DT_FLOAT) {
+        const float *x = v->data;
+        for (int64_t i = 0; i < v->numel; i++)
+            if (!isfinite(x[i]))
+                return false;
+    } else if (v->dtype == GRAPH_DT_DOUBLE) {
+        const double *x = v->data;
+        for (int64_t i = 0; i < v->numel; i++)
+            if (!isfinite(x[i]))
+                return false;
+    }
+    return true;
+}
+
+static ssdc_status run_nodes(rt_plan *p, const graph_value *inputs, bool check, int *bad_node,
+                             int *bad_output, ssdc_error *err);
+
+ssdc_status rt_plan_find_nonfinite(rt_plan *p, const graph_value *inputs, int *node, int *output,
+                                   ssdc_error *err)
+{
+    *node = *output = -1;
+    return run_nodes(p, inputs, true, node, output, err);
+}
+
 ssdc_status rt_plan_run(rt_plan *p, const graph_value *inputs, ssdc_error *err)
+{
+    return run_nodes(p, inputs, false, NULL, NULL, err);
+}
+
+static ssdc_status run_nodes(rt_plan *p, const graph_value *inputs, bool check, int *bad_node,
+                             int *bad_output, ssdc_error *err)
 {
     const graph *g = p->g;
     if (!rt_plan_matches(p, inputs))
@@ -611,7 +644,17 @@ ssdc_status rt_plan_run(rt_plan *p, const graph_value *inputs, ssdc_error *err)
                              .scratch = p->scratch_size[r] ? p->arena + p->scratch_off[r] : NULL,
                              .scratch_bytes = p->scratch_size[r]};
         st = rt_kernel_get(n->op)->forward(&ctx, vin, n->n_inputs, vout, n->n_outputs, err);
+        if (check && !st) {
+            for (int o = 0; o < n->n_outputs; o++) {
+                if (n->outputs[o] >= 0 && !all_finite(&p->vals[n->outputs[o]])) {
+                    *bad_node = ni;
+                    *bad_output = o;
+                    goto stop;
+                }
+            }
+        }
     }
+stop:
     p->runs++;
     if (vin != stack_in) {
         free(vin);

@@ -36,6 +36,13 @@ uint64_t rt_plan_step(const rt_plan *p);
 ssdc_status rt_plan_run(rt_plan *p, const graph_value *inputs, ssdc_error *err);
 const graph_value *rt_plan_output(const rt_plan *p, int i);
 
+/* Runs the plan node by node and stops at the first node with a NaN or Inf
+ * in a float output: *node and *output name it (-1 when every value is
+ * finite).  For diagnosing a non-finite loss; set the step first to replay a
+ * run exactly. */
+ssdc_status rt_plan_find_nonfinite(rt_plan *p, const graph_value *inputs, int *node, int *output,
+                                   ssdc_error *err);
+
 /* Concrete value of any tensor after planning (constants) / running. */
 const graph_value *rt_plan_tensor(const rt_plan *p, int tensor);
 /* Whether node i is evaluated at plan time (constant) rather than per run. */

@@ -308,6 +308,9 @@ typedef struct {
     void (*on_extras)(int epoch, const graph_value *const *extras, int n_extras, void *user);
     void *user;
     int epoch;
+    bool skip_nonfinite;            /* --on-nan skip-batch */
+    int64_t nonfinite_steps;
+    char nonfinite_msg[800];        /* the last skipped step */
 } trainer;
 
 static void trainer_free(trainer *t)
@@ -454,9 +457,37 @@ static ssdc_status train_step(trainer *t, const train_data *d, int64_t start, in
         return st;
     const graph_value *lv = rt_plan_output(p, t->tg.loss_output);
     double l = graph_value_get_f64(lv, 0);
-    if (!isfinite(l))
-        return ssdc_fail(err, SSDC_ERR_INVALID, "the loss is %g at step %llu", l,
-                         (unsigned long long)step);
+    bool finite = isfinite(l);
+    for (int k = 0; finite && k < t->tg.n_params; k++) {
+        const graph_value *gv = rt_plan_output(p, t->tg.grad_output[k]);
+        const float *gd = gv->data;
+        for (int64_t i = 0; i < gv->numel && finite; i++)
+            finite = isfinite(gd[i]);
+    }
+    if (!finite) {
+        /* replay the step node by node to name where it went wrong */
+        int node = -1, output = -1;
+        rt_plan_set_step(p, step);
+        ssdc_status rs = rt_plan_find_nonfinite(p, t->inputs, &node, &output, err);
+        if (rs)
+            return rs;
+        char where[700] = "";
+        if (node >= 0) {
+            const graph_node *n = &t->tg.g->nodes[node];
+            snprintf(where, sizeof where, "; the first non-finite value comes from node '%s' (%s), output '%s'",
+                     n->name, n->op_type, t->tg.g->tensors[n->outputs[output]].name);
+        }
+        t->nonfinite_steps++;
+        if (t->skip_nonfinite) {
+            snprintf(t->nonfinite_msg, sizeof t->nonfinite_msg, "step %llu: loss %g%s",
+                     (unsigned long long)step, l, where);
+            return SSDC_OK; /* the batch is skipped: no update */
+        }
+        return ssdc_fail(err, SSDC_ERR_INVALID,
+                         "non-finite %s at step %llu%s; the last checkpoint holds the last good "
+                         "epoch (--on-nan skip-batch skips such batches instead)",
+                         isfinite(l) ? "gradient" : "loss", (unsigned long long)step, where);
+    }
     *loss += l * (double)bs;
     const graph_value *lg = rt_plan_output(p, t->tg.logits_output);
     int64_t C = lg->dims[1];
@@ -624,6 +655,7 @@ ssdc_status train_model_graph(graph *model, train_graph *tg, const train_data *t
     rt_options ro = {.seed = opt->seed, .training = true};
     t.on_extras = opt->on_step_extras;
     t.user = opt->user;
+    t.skip_nonfinite = opt->on_nan == TRAIN_ON_NAN_SKIP_BATCH;
     int64_t batches = (train->n + batch - 1) / batch;
     bool stop_training = false;
     if (val && opt->patience > 0 && bad >= opt->patience)
@@ -637,12 +669,14 @@ ssdc_status train_model_graph(graph *model, train_graph *tg, const train_data *t
         for (int64_t b = 0; b < batches; b++) {
             int64_t start = b * batch;
             int64_t bs = train->n - start < batch ? train->n - start : batch;
+            int64_t skipped_before = t.nonfinite_steps;
             if ((st = train_step(&t, train, start, bs, step, &os, &ro, &loss, &correct, err))) {
                 ssdc_error_prefix(err, "epoch %d, batch %lld", epoch, (long long)(b + 1));
                 goto done;
             }
             step++;
-            seen += bs;
+            if (t.nonfinite_steps == skipped_before)
+                seen += bs;
             double el = now_s() - e_start;
             pr.batch = b + 1;
             pr.loss = loss / (double)seen;
@@ -656,6 +690,12 @@ ssdc_status train_model_graph(graph *model, train_graph *tg, const train_data *t
                 res->interrupted = true;
                 goto done;
             }
+        }
+        if (seen == 0) {
+            st = ssdc_fail(err, SSDC_ERR_INVALID,
+                           "epoch %d: every batch had a non-finite loss or gradient (%s)", epoch,
+                           t.nonfinite_msg);
+            goto done;
         }
         train_epoch_stats es = {.epoch = epoch, .train_loss = loss / (double)seen,
                                 .train_acc = (double)correct / (double)seen,
@@ -706,6 +746,8 @@ ssdc_status train_model_graph(graph *model, train_graph *tg, const train_data *t
     else
         store_to_model(&t, t.params, t.state);
 done:
+    res->skipped_batches = t.nonfinite_steps;
+    snprintf(res->skipped_msg, sizeof res->skipped_msg, "%s", t.nonfinite_msg);
     res->best_epoch = best_epoch;
     res->best_val_loss = best_epoch ? best_val : NAN;
     res->seconds = now_s() - t_start;

@@ -38,6 +38,11 @@ typedef struct {
     bool best;                    /* best validation loss so far */
 } train_epoch_stats;
 
+typedef enum {
+    TRAIN_ON_NAN_STOP = 0,        /* stop with an error naming the step and the node */
+    TRAIN_ON_NAN_SKIP_BATCH       /* skip the batch (no update) and go on */
+} train_on_nan;
+
 typedef struct {
     int epochs;                   /* default 100 */
     int batch;                    /* default 128 */
@@ -46,6 +51,7 @@ typedef struct {
     int threads;                  /* OpenBLAS threads; 0 = leave as is */
     int patience;                 /* early stopping on validation loss; 0 = off */
     float label_smoothing;
+    train_on_nan on_nan;          /* a NaN/Inf loss or gradient */
     const char *checkpoint;       /* written atomically after every epoch; NULL = none */
     bool resume;                  /* continue from checkpoint */
     const char *log_path;         /* per-epoch CSV; NULL = none */
@@ -72,6 +78,8 @@ typedef struct {
     int resumed_epoch;
     int n_history;
     train_epoch_stats *history;   /* every epoch (incl. resumed ones); free with train_result_free */
+    int64_t skipped_batches;      /* --on-nan skip-batch: batches skipped */
+    char skipped_msg[800];        /* the last one, with the node that went non-finite */
 } train_result;
 
 void train_result_free(train_result *r);

@@ -305,3 +305,42 @@ Test(checkpoint, full_disk_keeps_previous, .timeout = 60)
     umount(dir);
     rmdir(dir);
 }
+
+/* A NaN in one sample: training stops naming the step and the node, or, with
+ * skip-batch, skips that sample's batch every epoch and finishes. */
+Test(train, nonfinite_loss_names_the_node, .timeout = 120)
+{
+    dataset_pair dp;
+    ssdc_error err = {0};
+    cr_assert_eq(dataset_generate_cbf(12, 3, 6, &dp, &err), SSDC_OK);
+    dp.train.x[5 * 128 + 40] = NAN;
+    graph *g = load_cnn1d();
+    train_data tv = view(&dp.train);
+    train_options o;
+    train_options_defaults(&o);
+    o.epochs = 3;
+    o.batch = 1;
+    train_result res;
+    cr_assert_eq(train_model(g, &tv, NULL, &o, &res, &err), SSDC_ERR_INVALID);
+    cr_assert(strstr(err.msg, "non-finite loss at step") &&
+                  strstr(err.msg, "node '/conv1/Conv' (Conv)"),
+              "%s", err.msg);
+    o.on_nan = TRAIN_ON_NAN_SKIP_BATCH;
+    cr_assert_eq(train_model(g, &tv, NULL, &o, &res, &err), SSDC_OK, "%s", err.msg);
+    cr_assert_eq(res.skipped_batches, 3);
+    cr_assert(strstr(res.skipped_msg, "/conv1/Conv"), "%s", res.skipped_msg);
+    /* the weights stayed finite */
+    for (int t = 0; t < g->n_tensors; t++) {
+        const graph_tensor *gt = &g->tensors[t];
+        if (gt->kind != GRAPH_TENSOR_INITIALIZER || gt->dtype != GRAPH_DT_FLOAT)
+            continue;
+        int64_t n = 1;
+        for (int d = 0; d < gt->shape.rank; d++)
+            n *= gt->shape.dims[d];
+        for (int64_t i = 0; i < n; i++)
+            cr_assert(isfinite(((float *)gt->data)[i]), "%s", gt->name);
+    }
+    train_result_free(&res);
+    graph_free(g);
+    dataset_pair_free(&dp);
+}

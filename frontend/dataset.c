@@ -637,8 +637,8 @@ static ssdc_status ds_value_field(char *field, size_t flen, const char *what, co
             return SSDC_OK;
         }
         return ssdc_fail(err, SSDC_ERR_FORMAT,
-                         "%s:%lld: %s is '%s', a missing value (NaN); set the NaN mode to "
-                         "'zero' to replace missing values with 0",
+                         "%s:%lld: %s is '%s', a missing value (NaN); --nan zero "
+                         "replaces missing values with 0",
                          path, (long long)line, what, ds_show(field, flen, show, sizeof show));
     case DS_NUM_RANGE:
         return ssdc_fail(err, SSDC_ERR_FORMAT,
@@ -1372,8 +1372,8 @@ static ssdc_status ds_idx_images(const char *path, const ds_opts *o, ds_buf *b, 
         if (isnan(v)) {
             if (o->nan_mode != DATASET_NAN_ZERO) {
                 st = ssdc_fail(err, SSDC_ERR_FORMAT,
-                               "%s: value %lld (sample %lld) is NaN; set the NaN mode to 'zero' "
-                               "to replace missing values with 0",
+                               "%s: value %lld (sample %lld) is NaN; --nan zero replaces "
+                               "missing values with 0",
                                path, (long long)i, (long long)(i / (ix.numel / ix.dims[0])));
                 goto done;
             }
@@ -1539,8 +1539,8 @@ static ssdc_status ds_npy_x(const char *path, const ds_opts *o, ds_buf *b, int *
         if (isnan(x)) {
             if (o->nan_mode != DATASET_NAN_ZERO) {
                 st = ssdc_fail(err, SSDC_ERR_FORMAT,
-                               "%s: element %lld (sample %lld) is NaN; set the NaN mode to "
-                               "'zero' to replace missing values with 0",
+                               "%s: element %lld (sample %lld) is NaN; --nan zero replaces "
+                               "missing values with 0",
                                path, (long long)i, (long long)(i / per));
                 goto done;
             }

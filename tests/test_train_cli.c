@@ -127,8 +127,9 @@ static void kill_then_resume(int sig)
     sh(kill_cmd);
     int status;
     waitpid(pid, &status, 0);
-    /* the shell may exit before ssdc has finished stopping: wait for ssdc too */
-    snprintf(kill_cmd, sizeof kill_cmd, "pgrep -f '%s/k.onnx' >/dev/null", dir);
+    /* the shell may exit before ssdc has finished stopping: wait for ssdc too
+     * ("[k]" keeps pgrep's own shell from matching the pattern) */
+    snprintf(kill_cmd, sizeof kill_cmd, "pgrep -f '%s/[k].onnx' >/dev/null", dir);
     for (int i = 0; i < 3000 && sh(kill_cmd) == 0; i++)
         usleep(2000);
     assert_nothing_or_valid(out);
@@ -219,3 +220,68 @@ Test(train_cli, exported_model_matches_onnx_runtime, .timeout = 300)
     sh(cmd);
     free(dir);
 }
+
+/* 20 SIGKILLs at random points of `ssdc train` and of `ssdc distill`: the
+ * output path holds nothing or a complete model every time, and --resume
+ * always finishes. */
+static void kill_trials(const char *what)
+{
+    char *dir = tmpdir();
+    char cmd[4096], teacher[256];
+    snprintf(teacher, sizeof teacher, "%s/teacher.onnx", dir);
+    if (!strcmp(what, "distill")) {
+        train_cmd(cmd, sizeof cmd, dir, "teacher", 30, "");
+        cr_assert_eq(sh(cmd), 0);
+    }
+    unsigned seed = 12345;
+    for (int trial = 0; trial < 20; trial++) {
+        char name[32], out[256], run[4096];
+        snprintf(name, sizeof name, "%s%d", what, trial);
+        snprintf(out, sizeof out, "%s/%s.onnx", dir, name);
+        if (!strcmp(what, "train"))
+            train_cmd(run, sizeof run, dir, name, 30, "");
+        else
+            snprintf(run, sizeof run,
+                     "cd '%s' && exec '%s' distill '%s' --data cbf --epochs 20 --batch 8 --reps 6 "
+                     "--threads 1 --quiet -o '%s' > '%s.out' 2>&1",
+                     env("SSDC_SOURCE_ROOT"), env("SSDC_BIN"), teacher, out, out);
+        pid_t pid = fork();
+        cr_assert(pid >= 0);
+        if (pid == 0) {
+            setpgid(0, 0);
+            execl("/bin/sh", "sh", "-c", run, (char *)NULL);
+            _exit(127);
+        }
+        seed = seed * 1103515245u + 12345u;
+        usleep(30000 + (seed >> 8) % 500000); /* 30 ms .. 0.53 s */
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+        char probe[512];
+        snprintf(probe, sizeof probe, "pgrep -f '%s/[%c]%s' >/dev/null", dir, name[0], name + 1);
+        for (int i = 0; i < 1000 && sh(probe) == 0; i++)
+            usleep(2000);
+        assert_nothing_or_valid(out);
+        /* resume (or start again when the kill came before the first epoch) */
+        char resume[4200];
+        if (!strcmp(what, "train"))
+            train_cmd(resume, sizeof resume, dir, name, 30, "--resume");
+        else
+            snprintf(resume, sizeof resume,
+                     "cd '%s' && '%s' distill '%s' --data cbf --epochs 20 --batch 8 --reps 6 "
+                     "--threads 1 --quiet --resume -o '%s' > '%s.out' 2>&1",
+                     env("SSDC_SOURCE_ROOT"), env("SSDC_BIN"), teacher, out, out);
+        cr_assert_eq(sh(resume), 0, "trial %d: --resume failed", trial);
+        graph *g = NULL;
+        ssdc_error err = {0};
+        cr_assert_eq(onnx_import_file(out, &g, &err), SSDC_OK, "trial %d: %s", trial, err.msg);
+        graph_free(g);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    sh(cmd);
+    free(dir);
+}
+
+Test(train_cli, kill_trials_train, .timeout = 900) { kill_trials("train"); }
+Test(train_cli, kill_trials_distill, .timeout = 900) { kill_trials("distill"); }

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/data.h"
+#include "cli/report.h"
 #include "cli/train_flags.h"
 #include "frontend/onnx_export.h"
 #include "frontend/onnx_import.h"
@@ -44,7 +45,7 @@ static const char distill_usage[] =
     "options:\n" CLI_DATA_HELP CLI_DISTILL_HELP
     "  --emit-graph FILE.onnx  also write the training graph the pass built (teacher\n"
     "                          prefix, the K-way stochastic branch, losses, gradients)\n"
-    "  -o, --output FILE       the student (written atomically)\n" CLI_TRAIN_HELP;
+    "  -o, --output FILE       the student (written atomically)\n" CLI_TRAIN_HELP CLI_REPORT_HELP;
 
 static const char pipeline_usage[] =
     "usage: ssdc pipeline --data SPEC [-o DIR] [options]\n"
@@ -65,6 +66,7 @@ static const char pipeline_usage[] =
     "  --results FILE.csv      also write the comparison table as CSV (model, mode,\n"
     "                          test_accuracy, seconds, epochs)\n"
     CLI_DISTILL_HELP
+    CLI_REPORT_HELP
     "training flags (student; the teacher uses the same optimizer and batch):\n" CLI_TRAIN_HELP;
 
 typedef struct {
@@ -158,7 +160,7 @@ static ssdc_status distill_run(const graph *teacher, graph *student, const disti
                                const train_options *opt_in, const train_data *tr,
                                const train_data *va, const char *emit_graph, bool quiet,
                                const char *label, const char *ckpt_base, distill_outcome *outc,
-                               ssdc_error *err)
+                               run_report *rep, ssdc_error *err)
 {
     train_graph tg;
     ssd_info info;
@@ -189,6 +191,8 @@ static ssdc_status distill_run(const graph *teacher, graph *student, const disti
     train_options opt = *opt_in;
     cli_progress pc;
     cli_progress_attach(&pc, &opt, quiet, label);
+    report_run *rrun = report_begin_run(rep, label, ssd_mode_name(d->so.mode), d->so.reps,
+                                        info.weights_extra, info.kept_extra, &pc, &opt);
     char ckpt[4096];
     if (ckpt_base) {
         snprintf(ckpt, sizeof ckpt, "%s", ckpt_base);
@@ -197,6 +201,7 @@ static ssdc_status distill_run(const graph *teacher, graph *student, const disti
     train_result res;
     if ((st = train_model_graph(student, &tg, tr, va, &opt, &res, err)))
         return st;
+    report_end_run(rrun, &res);
     outc->seconds = res.seconds;
     outc->epochs = res.epochs_run;
     cli_report_skipped(&res);
@@ -214,8 +219,12 @@ static ssdc_status distill_run(const graph *teacher, graph *student, const disti
             snprintf(fck, sizeof fck, "%s.finetune", ckpt_base);
             fo.checkpoint = fck;
         }
+        char flabel[300];
+        snprintf(flabel, sizeof flabel, "%s fine-tune", label);
+        rrun = report_begin_run(rep, flabel, "ce", 0, -1, -1, &pc, &fo);
         if ((st = train_model(student, tr, va, &fo, &res, err)))
             return st;
+        report_end_run(rrun, &res);
         outc->seconds += res.seconds;
         interrupted = res.interrupted;
         train_result_free(&res);
@@ -240,6 +249,7 @@ int cli_distill(int argc, char **argv)
     cli_data_options data = {0};
     cli_train_flags tf;
     distill_flags d;
+    report_flags rf = {0};
     cli_train_flags_init(&tf);
     distill_flags_init(&d);
     for (int i = 1; i < argc; i++) {
@@ -249,6 +259,8 @@ int cli_distill(int argc, char **argv)
             r = cli_train_parse_flag(&tf, "distill", argc, argv, &i);
         if (!r)
             r = parse_distill_flag(&d, "distill", argc, argv, &i);
+        if (!r)
+            r = report_parse_flag(&rf, "distill", argc, argv, &i);
         if (r < 0)
             return 2;
         if (r > 0)
@@ -282,6 +294,11 @@ int cli_distill(int argc, char **argv)
     dataset tr = {0}, va = {0};
     char *ckpt = tf.checkpoint ? NULL : default_ckpt(out_path);
     int rc = 0;
+    run_report *rep = report_new(&rf, argc, argv);
+    if ((rf.html || rf.metrics) && !rep) {
+        rc = cli_errorf("out of memory");
+        goto done;
+    }
     if (onnx_import_file(path, &teacher, &err) || onnx_import_file(path, &student, &err)) {
         rc = cli_error(&err);
         goto done;
@@ -303,10 +320,11 @@ int cli_distill(int argc, char **argv)
     }
     int C = dp.train.n_classes;
     train_data tv = cli_data_view(&tr, C), vv = cli_data_view(&va, C), test = cli_data_view(&dp.test, C);
+    report_set_data(rep, &dp, &tr, va.n ? &va : NULL);
     cli_install_stop_handler();
     distill_outcome oc = {0};
     if (distill_run(teacher, student, &d, &tf.opt, &tv, va.n ? &vv : NULL, emit, tf.quiet,
-                    "student", tf.checkpoint ? tf.checkpoint : ckpt, &oc, &err)) {
+                    "student", tf.checkpoint ? tf.checkpoint : ckpt, &oc, rep, &err)) {
         ssdc_error_prefix(&err, "%s", path);
         rc = cli_error(&err);
         goto done;
@@ -325,9 +343,20 @@ int cli_distill(int argc, char **argv)
     printf("distilled %d epochs in %.1fs\n", oc.epochs, oc.seconds);
     printf("test accuracy: teacher %.2f%%  student %.2f%%\n", 100 * et.accuracy, 100 * es.accuracy);
     printf("wrote %s\n", out_path);
+    report_set_model(rep, out_path, student);
+    report_add_result(rep, "teacher", "given", &et, NAN, 0, 0, NAN, NAN);
+    char sname[64];
+    snprintf(sname, sizeof sname, "student (%s)", ssd_mode_name(d.so.mode));
+    report_add_result(rep, sname, ssd_mode_name(d.so.mode), &es, oc.seconds, oc.epochs, 0, NAN,
+                      NAN);
+    if (report_finish(rep, &err))
+        rc = cli_error(&err);
+    else if (rf.html)
+        printf("wrote %s\n", rf.html);
     eval_result_free(&et);
     eval_result_free(&es);
 done:
+    report_free(rep);
     free(ckpt);
     dataset_free(&tr);
     dataset_free(&va);
@@ -354,6 +383,7 @@ int cli_pipeline(int argc, char **argv)
     cli_data_options data = {0};
     cli_train_flags tf;
     distill_flags d;
+    report_flags rf = {0};
     cli_train_flags_init(&tf);
     distill_flags_init(&d);
     for (int i = 1; i < argc; i++) {
@@ -363,6 +393,8 @@ int cli_pipeline(int argc, char **argv)
             r = cli_train_parse_flag(&tf, "pipeline", argc, argv, &i);
         if (!r)
             r = parse_distill_flag(&d, "pipeline", argc, argv, &i);
+        if (!r)
+            r = report_parse_flag(&rf, "pipeline", argc, argv, &i);
         if (r < 0)
             return 2;
         if (r > 0)
@@ -405,7 +437,12 @@ int cli_pipeline(int argc, char **argv)
     dataset_pair dp = {0};
     dataset tr = {0}, va = {0};
     int rc = 0;
-    char path[4096];
+    char path[4096], model_desc[256];
+    run_report *rep = report_new(&rf, argc, argv);
+    if ((rf.html || rf.metrics) && !rep) {
+        rc = cli_errorf("out of memory");
+        goto done;
+    }
     if (cli_data_load(&data, &dp, &err)) {
         rc = cli_error(&err);
         goto done;
@@ -417,6 +454,7 @@ int cli_pipeline(int argc, char **argv)
             rc = cli_error(&err);
             goto done;
         }
+        snprintf(model_desc, sizeof model_desc, "%s", model_path);
     } else {
         if (dp.train.rank != 2) {
             rc = cli_errorf("the built-in model is a 1D-CNN for [channels, length] series; give "
@@ -428,8 +466,9 @@ int cli_pipeline(int argc, char **argv)
             rc = cli_error(&err);
             goto done;
         }
-        printf("model: built-in 1D-CNN for [%lld, %lld] -> %d classes\n",
-               (long long)dp.train.dims[0], (long long)dp.train.dims[1], C);
+        snprintf(model_desc, sizeof model_desc, "built-in 1D-CNN for [%lld, %lld] -> %d classes",
+                 (long long)dp.train.dims[0], (long long)dp.train.dims[1], C);
+        printf("model: %s\n", model_desc);
     }
     if (tf.val_split > 0 ? dataset_split_stratified(&dp.train, tf.val_split, tf.opt.seed, &tr, &va, &err)
                          : dataset_copy(&dp.train, &tr, &err)) {
@@ -437,6 +476,7 @@ int cli_pipeline(int argc, char **argv)
         goto done;
     }
     train_data tv = cli_data_view(&tr, C), vv = cli_data_view(&va, C), test = cli_data_view(&dp.test, C);
+    report_set_data(rep, &dp, &tr, va.n ? &va : NULL);
     cli_install_stop_handler();
 
     /* 1. teacher: cross-entropy with early stopping */
@@ -453,6 +493,7 @@ int cli_pipeline(int argc, char **argv)
     to.log_path = NULL;
     cli_progress pc;
     cli_progress_attach(&pc, &to, tf.quiet, "teacher");
+    report_run *rrun = report_begin_run(rep, "teacher", "ce", 0, -1, -1, &pc, &to);
     printf("== teacher: cross-entropy, up to %d epochs%s\n", to.epochs,
            to.patience ? ", early stopping on the validation loss" : "");
     train_result res;
@@ -460,6 +501,7 @@ int cli_pipeline(int argc, char **argv)
         rc = cli_error(&err);
         goto done;
     }
+    report_end_run(rrun, &res);
     double teacher_s = res.seconds;
     int teacher_ep = res.epochs_run, teacher_best = res.best_epoch;
     bool interrupted = res.interrupted;
@@ -479,6 +521,9 @@ int cli_pipeline(int argc, char **argv)
         rc = cli_error(&err);
         goto done;
     }
+    report_set_model(rep, model_desc, teacher);
+    report_add_result(rep, "teacher (CE, early stopping)", "ce", &et, teacher_s, teacher_ep,
+                      teacher_best, NAN, NAN);
 
     /* 2. students: SSD, then (with --ablations) the baselines, same budget */
     ssd_mode modes[4] = {d.so.mode, SSD_MODE_CE, SSD_MODE_SELF_DISTILL, SSD_MODE_ALL_REPS_COSINE};
@@ -506,7 +551,7 @@ int cli_pipeline(int argc, char **argv)
         so.patience = 0;
         so.log_path = NULL;
         if (distill_run(teacher, student, &dm, &so, &tv, va.n ? &vv : NULL, NULL, tf.quiet, label,
-                        ck, &oc, &err)) {
+                        ck, &oc, rep, &err)) {
             graph_free(student);
             eval_result_free(&et);
             rc = cli_error(&err);
@@ -522,6 +567,10 @@ int cli_pipeline(int argc, char **argv)
         acc[m] = es.accuracy;
         secs[m] = oc.seconds;
         eps[m] = oc.epochs;
+        char rname[64];
+        snprintf(rname, sizeof rname, "student (%s)", ssd_mode_name(modes[m]));
+        report_add_result(rep, rname, ssd_mode_name(modes[m]), &es, oc.seconds, oc.epochs, 0, NAN,
+                          NAN);
         eval_result_free(&es);
         if (m == 0) {
             snprintf(path, sizeof path, "%s/student.onnx", out_dir);
@@ -559,7 +608,14 @@ int cli_pipeline(int argc, char **argv)
     }
     printf("\nwrote %s/teacher.onnx and %s/student.onnx\n", out_dir, out_dir);
     eval_result_free(&et);
+    if (report_finish(rep, &err)) {
+        rc = cli_error(&err);
+        goto done;
+    }
+    if (rf.html)
+        printf("wrote %s\n", rf.html);
 done:
+    report_free(rep);
     dataset_free(&tr);
     dataset_free(&va);
     dataset_pair_free(&dp);

@@ -16,7 +16,7 @@ static const char inspect_usage[] =
     "name), the op histogram, the parameter count and bytes, FLOPs per sample (symbolic\n"
     "dimensions set to 1), and every node ssdc cannot run.\n";
 
-static void format_count(double v, char *buf, size_t size)
+void cli_format_count(double v, char *buf, size_t size)
 {
     const char *unit[] = {"", " K", " M", " G", " T"};
     int u = 0;
@@ -30,7 +30,7 @@ static void format_count(double v, char *buf, size_t size)
         snprintf(buf, size, "%.2f%s", v, unit[u]);
 }
 
-static void format_bytes(double v, char *buf, size_t size)
+void cli_format_bytes(double v, char *buf, size_t size)
 {
     const char *unit[] = {"B", "KiB", "MiB", "GiB"};
     int u = 0;
@@ -48,8 +48,26 @@ static void print_tensor_line(const graph_tensor *t)
     printf("  %-24s %-8s %s\n", t->name, graph_dtype_name(t->dtype), shape);
 }
 
+void cli_model_params(const graph *g, int64_t *params, int64_t *param_bytes, int *n_init)
+{
+    *params = *param_bytes = 0;
+    *n_init = 0;
+    for (int t = 0; t < g->n_tensors; t++) {
+        const graph_tensor *tt = &g->tensors[t];
+        if (tt->kind != GRAPH_TENSOR_INITIALIZER)
+            continue;
+        int64_t n = 1;
+        for (int d = 0; d < tt->shape.rank; d++)
+            n *= tt->shape.dims[d];
+        ++*n_init;
+        *param_bytes += n * (int64_t)graph_dtype_size(tt->dtype);
+        if (tt->dtype == GRAPH_DT_FLOAT || tt->dtype == GRAPH_DT_DOUBLE)
+            *params += n;
+    }
+}
+
 /* Plans the graph with every symbolic dimension set to 1 and sums FLOPs. */
-static ssdc_status per_sample_flops(const graph *g, int64_t *flops, rt_plan_stats *stats,
+ssdc_status cli_per_sample_flops(const graph *g, int64_t *flops, rt_plan_stats *stats,
                                     ssdc_error *err)
 {
     graph_value *in = calloc((size_t)(g->n_inputs ? g->n_inputs : 1), sizeof *in);
@@ -147,21 +165,10 @@ int cli_inspect(int argc, char **argv)
 
     int64_t params = 0, param_bytes = 0;
     int n_init = 0;
-    for (int t = 0; t < g->n_tensors; t++) {
-        const graph_tensor *tt = &g->tensors[t];
-        if (tt->kind != GRAPH_TENSOR_INITIALIZER)
-            continue;
-        int64_t n = 1;
-        for (int d = 0; d < tt->shape.rank; d++)
-            n *= tt->shape.dims[d];
-        n_init++;
-        param_bytes += n * (int64_t)graph_dtype_size(tt->dtype);
-        if (tt->dtype == GRAPH_DT_FLOAT || tt->dtype == GRAPH_DT_DOUBLE)
-            params += n;
-    }
+    cli_model_params(g, &params, &param_bytes, &n_init);
     char cnt[32], bytes[32];
-    format_count((double)params, cnt, sizeof cnt);
-    format_bytes((double)param_bytes, bytes, sizeof bytes);
+    cli_format_count((double)params, cnt, sizeof cnt);
+    cli_format_bytes((double)param_bytes, bytes, sizeof bytes);
     printf("parameters: %lld (%s) float values, %s in %d initializers\n", (long long)params, cnt,
            bytes, n_init);
 
@@ -173,10 +180,10 @@ int cli_inspect(int argc, char **argv)
         int64_t flops = 0;
         rt_plan_stats stats;
         ssdc_error ferr = {0};
-        if (per_sample_flops(g, &flops, &stats, &ferr) == SSDC_OK) {
+        if (cli_per_sample_flops(g, &flops, &stats, &ferr) == SSDC_OK) {
             char f[32], a[32];
-            format_count((double)flops, f, sizeof f);
-            format_bytes((double)stats.arena_bytes, a, sizeof a);
+            cli_format_count((double)flops, f, sizeof f);
+            cli_format_bytes((double)stats.arena_bytes, a, sizeof a);
             printf("FLOPs per sample: %lld (%s)\n", (long long)flops, f);
             printf("activation memory per sample: %s arena\n", a);
             printf("unsupported nodes: none\n");

@@ -6,6 +6,8 @@
 
 #define SSDC_VERSION "0.1.0"
 
+const char cli_version[] = SSDC_VERSION;
+
 static const char usage[] =
     "usage: ssdc <command> [options]\n"
     "\n"
@@ -25,6 +27,12 @@ static const char usage[] =
     "                                     stochastic self-distillation (SSD) of a fresh\n"
     "                                     same-size student; the paper's ablations via --mode\n"
     "  pipeline --data SPEC [-o DIR]      train a teacher, distil a student, compare them\n"
+    "  codegen MODEL.onnx -o OUTDIR --name NAME\n"
+    "                                     dependency-free C99 inference code: OUTDIR/NAME.c\n"
+    "                                     and NAME.h (--batch, --no-libm, --emit-main, ...)\n"
+    "  report METRICS.csv -o REPORT.html  the HTML run report, rebuilt from the --metrics\n"
+    "                                     log of train, distill or pipeline (which write\n"
+    "                                     it directly with --report REPORT.html)\n"
     "  help                               this text\n"
     "  version                            print the version\n"
     "\n"
@@ -78,6 +86,13 @@ int main(int argc, char **argv)
         return cli_distill(argc - 1, argv + 1);
     if (!strcmp(cmd, "pipeline"))
         return cli_pipeline(argc - 1, argv + 1);
+    if (!strcmp(cmd, "codegen"))
+        return cli_codegen(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report"))
+        return cli_report(argc - 1, argv + 1);
+    /* hidden: the man page ssdc.1 (roff) from the same usage strings */
+    if (!strcmp(cmd, "help") && argc > 2 && !strcmp(argv[2], "--man"))
+        return cli_man(usage, SSDC_VERSION, main);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         fputs(usage, stdout);
         return 0;

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/data.h"
+#include "cli/report.h"
 #include "cli/train_flags.h"
 #include "frontend/onnx_export.h"
 #include "frontend/onnx_import.h"
@@ -22,7 +23,7 @@ static const char train_usage[] =
     "options:\n" CLI_DATA_HELP
     "  -o, --output FILE       the trained model (written atomically)\n"
     "  --init onnx|fresh       keep the file's weights (default) or reinitialise them\n"
-    CLI_TRAIN_HELP;
+    CLI_TRAIN_HELP CLI_REPORT_HELP;
 
 static const char eval_usage[] =
     "usage: ssdc eval MODEL.onnx --data SPEC [options]\n"
@@ -39,12 +40,15 @@ int cli_train(int argc, char **argv)
     const char *path = NULL, *out_path = NULL, *init = "onnx";
     cli_data_options data = {0};
     cli_train_flags tf;
+    report_flags rf = {0};
     cli_train_flags_init(&tf);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int r = cli_data_parse_flag(&data, "train", argc, argv, &i);
         if (!r)
             r = cli_train_parse_flag(&tf, "train", argc, argv, &i);
+        if (!r)
+            r = report_parse_flag(&rf, "train", argc, argv, &i);
         if (r < 0)
             return 2;
         if (r > 0)
@@ -95,6 +99,11 @@ int cli_train(int argc, char **argv)
     dataset_pair dp = {0};
     dataset tr = {0}, va = {0};
     int rc = 0;
+    run_report *rep = report_new(&rf, argc, argv);
+    if ((rf.html || rf.metrics) && !rep) {
+        rc = cli_errorf("out of memory");
+        goto done;
+    }
     if (onnx_import_file(path, &g, &err)) {
         rc = cli_error(&err);
         goto done;
@@ -125,8 +134,10 @@ int cli_train(int argc, char **argv)
     int C = dp.train.n_classes;
     train_data tdv = cli_data_view(&tr, C), vdv = cli_data_view(&va, C),
                test = cli_data_view(&dp.test, C);
+    report_set_data(rep, &dp, &tr, va.n ? &va : NULL);
     cli_progress pc;
     cli_progress_attach(&pc, &opt, quiet, NULL);
+    report_run *rrun = report_begin_run(rep, "model", "ce", 0, -1, -1, &pc, &opt);
     cli_install_stop_handler();
     train_result res;
     if (train_model(g, &tdv, va.n ? &vdv : NULL, &opt, &res, &err)) {
@@ -134,6 +145,7 @@ int cli_train(int argc, char **argv)
         rc = cli_error(&err);
         goto done;
     }
+    report_end_run(rrun, &res);
     cli_report_skipped(&res);
     if (res.resumed && !quiet)
         printf("resumed from %s after epoch %d\n", checkpoint, res.resumed_epoch);
@@ -141,6 +153,8 @@ int cli_train(int argc, char **argv)
         fprintf(stderr, "ssdc: interrupted; %d epochs are saved in %s; continue with --resume\n",
                 res.epochs_run, checkpoint);
         train_result_free(&res);
+        if (report_finish(rep, &err))
+            cli_error(&err);
         rc = 130;
         goto done;
     }
@@ -164,19 +178,29 @@ int cli_train(int argc, char **argv)
                opt.patience > 0 ? " (weights restored)" : "");
     printf("\n");
     printf("accuracy: train %.2f%%", 100 * etr.accuracy);
+    double val_acc = NAN;
     if (va.n) {
         eval_result eva;
         if (!train_evaluate(g, &vdv, opt.batch, &eva, &err)) {
             printf("  val %.2f%%", 100 * eva.accuracy);
+            val_acc = eva.accuracy;
             eval_result_free(&eva);
         }
     }
     printf("  test %.2f%%\n", 100 * ete.accuracy);
     printf("wrote %s\n", out_path);
+    report_set_model(rep, out_path, g);
+    report_add_result(rep, "model (CE)", "ce", &ete, res.seconds, res.epochs_run, res.best_epoch,
+                      etr.accuracy, val_acc);
+    if (report_finish(rep, &err))
+        rc = cli_error(&err);
+    else if (rf.html)
+        printf("wrote %s\n", rf.html);
     eval_result_free(&etr);
     eval_result_free(&ete);
     train_result_free(&res);
 done:
+    report_free(rep);
     dataset_free(&tr);
     dataset_free(&va);
     dataset_pair_free(&dp);

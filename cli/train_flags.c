@@ -215,11 +215,36 @@ static void on_epoch(const train_epoch_stats *s, const train_progress *p, void *
     fflush(stdout);
 }
 
+static void on_epoch_chained(const train_epoch_stats *s, const train_progress *p, void *user)
+{
+    const cli_progress *pc = user;
+    on_epoch(s, p, user);
+    if (pc->also.on_epoch)
+        pc->also.on_epoch(s, p, pc->also.user);
+}
+
+static void on_extras_chained(int epoch, const graph_value *const *extras, int n_extras,
+                              void *user)
+{
+    const cli_progress *pc = user;
+    if (pc->also.on_step_extras)
+        pc->also.on_step_extras(epoch, extras, n_extras, pc->also.user);
+}
+
+void cli_progress_chain(cli_progress *p, train_options *opt, const cli_train_listener *l)
+{
+    p->also = *l;
+    opt->on_epoch = on_epoch_chained;
+    opt->on_step_extras = l->on_step_extras ? on_extras_chained : NULL;
+    opt->user = p;
+}
+
 void cli_progress_attach(cli_progress *p, train_options *opt, bool quiet, const char *label)
 {
     p->tty = isatty(2) != 0;
     p->quiet = quiet;
     p->label = label;
+    p->also = (cli_train_listener){0};
     opt->on_batch = on_batch;
     opt->on_epoch = on_epoch;
     opt->user = p;

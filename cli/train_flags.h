@@ -49,12 +49,23 @@ int cli_train_flags_finish(cli_train_flags *f, const char *cmd);
 /* Prints a warning when batches were skipped for non-finite values. */
 void cli_report_skipped(const train_result *r);
 
+/* A second listener of a training run (e.g. the report collector, cli/report.h),
+ * called after the progress display; any member may be NULL. */
+typedef struct {
+    void (*on_epoch)(const train_epoch_stats *s, const train_progress *p, void *user);
+    void (*on_step_extras)(int epoch, const graph_value *const *extras, int n_extras, void *user);
+    void *user;
+} cli_train_listener;
+
 /* Progress display: a bar on a terminal, one line per epoch otherwise. */
 typedef struct {
     bool tty, quiet;
     const char *label;  /* printed before each epoch line, e.g. "teacher" (may be NULL) */
+    cli_train_listener also;
 } cli_progress;
 void cli_progress_attach(cli_progress *p, train_options *opt, bool quiet, const char *label);
+/* After cli_progress_attach: also call l's hooks (p must outlive the run). */
+void cli_progress_chain(cli_progress *p, train_options *opt, const cli_train_listener *l);
 
 /* Ctrl-C / SIGTERM set this; training stops after the current batch. */
 extern volatile sig_atomic_t cli_stop_flag;

@@ -19,8 +19,8 @@
 #include "runtime/kernel.h"
 
 #define CG_VERSION "0.1.0"
-/* Arena blocks start at multiples of this many floats (16 bytes). */
-#define CG_ALIGN_FLOATS 4
+/* Arena blocks start at multiples of 16 bytes. */
+#define CG_ALIGN_BYTES 16
 
 const codegen_emitter *codegen_emitter_get(int op)
 {
@@ -37,6 +37,21 @@ const codegen_emitter *codegen_emitter_get(int op)
 }
 
 /* ---- context ---- */
+
+/* Storage arenas, one per C type (tensors of different types never share
+ * memory, so no access breaks C's aliasing rules). */
+enum { AR_F32, AR_F64, AR_I8, AR_U8, AR_I16, AR_I32, AR_I64, AR_COUNT };
+
+static const struct {
+    const char *ctype, *suffix;
+    int size;
+} arena_info[AR_COUNT] = {
+    [AR_F32] = {"float", "", 4},      [AR_F64] = {"double", "_f64", 8},
+    [AR_I8] = {"int8_t", "_i8", 1},   [AR_U8] = {"uint8_t", "_u8", 1},
+    [AR_I16] = {"int16_t", "_i16", 2}, [AR_I32] = {"int32_t", "_i32", 4},
+    [AR_I64] = {"int64_t", "_i64", 8},
+};
+
 
 typedef enum { ST_NONE, ST_INPUT, ST_OUTPUT, ST_ARENA } storage_kind;
 
@@ -67,11 +82,13 @@ struct cg_ctx {
     storage_kind *kind;   /* per class root */
     int *cls_index;       /* input / output index of the class */
     int *cls_first, *cls_last;
-    int64_t *cls_size;    /* floats */
-    int64_t *cls_offset;  /* floats into the arena */
-    int64_t arena_floats;     /* planned tensors */
-    int64_t extra_floats;     /* NAME_run's scratch for outputs 1.. */
+    int64_t *cls_size;    /* elements */
+    int64_t *cls_offset;  /* elements into the class's arena */
+    int *cls_arena;       /* AR_* */
+    int64_t arena_elems[AR_COUNT];  /* planned tensors */
+    int64_t extra_elems[AR_COUNT];  /* NAME_run's scratch for outputs 1.. */
     int64_t *extra_offset;    /* per graph output */
+    bool all_float;       /* every entry-point input and output is float */
     /* entry points */
     int *run_input;       /* per graph input: position among the entry's inputs, -1 */
     int n_run_inputs;
@@ -159,6 +176,68 @@ static void shape_text(const graph_value *v, char *buf, size_t size)
         snprintf(buf + pos, size - pos, "]");
 }
 
+/* ---- dtypes ---- */
+
+/* Arena of a dtype, -1 if generated code does not hold it. */
+static int arena_of(graph_dtype dt)
+{
+    switch (dt) {
+    case GRAPH_DT_FLOAT: return AR_F32;
+    case GRAPH_DT_DOUBLE: return AR_F64;
+    case GRAPH_DT_INT8: return AR_I8;
+    case GRAPH_DT_UINT8: case GRAPH_DT_BOOL: return AR_U8;
+    case GRAPH_DT_INT16: return AR_I16;
+    case GRAPH_DT_INT32: return AR_I32;
+    case GRAPH_DT_INT64: return AR_I64;
+    default: return -1;
+    }
+}
+
+const char *cg_ctype(graph_dtype dt)
+{
+    int a = arena_of(dt);
+    return a < 0 ? NULL : arena_info[a].ctype;
+}
+
+/* Integer literal text of v for dtype dt (int64 extremes spelled out). */
+static void int_literal(graph_dtype dt, int64_t v, char *buf, size_t size)
+{
+    if (dt == GRAPH_DT_INT64) {
+        if (v == INT64_MIN)
+            snprintf(buf, size, "(-INT64_C(9223372036854775807) - 1)");
+        else
+            snprintf(buf, size, "INT64_C(%lld)", (long long)v);
+    } else if (dt == GRAPH_DT_INT32 && v == INT32_MIN) {
+        snprintf(buf, size, "(-2147483647 - 1)");
+    } else {
+        snprintf(buf, size, "%lld", (long long)v);
+    }
+}
+
+const char *cg_lit(cg_ctx *c, graph_dtype dt, double v)
+{
+    if (dt == GRAPH_DT_FLOAT)
+        return cg_flit(c, (float)v);
+    char *s = c->flit[c->flit_slot];
+    c->flit_slot = (c->flit_slot + 1) % 8;
+    if (dt == GRAPH_DT_DOUBLE) {
+        if (isnan(v) || isinf(v))
+            snprintf(s, 64, "(double)%s", cg_flit(c, (float)v));
+        else
+            snprintf(s, 64, "%s%a%s", v < 0 || signbit(v) ? "(" : "", v,
+                     v < 0 || signbit(v) ? ")" : "");
+        return s;
+    }
+    if (dt == GRAPH_DT_BOOL) {
+        snprintf(s, 64, "%d", v != 0);
+        return s;
+    }
+    char lit[48];
+    int_literal(dt, (int64_t)v, lit, sizeof lit);
+    snprintf(s, 64, "%s%.48s%s", v < 0 ? "(" : "", lit, v < 0 ? ")" : "");
+    return s;
+}
+
 /* Emits a static const float array (data n floats) into c->consts. */
 static void emit_const_array(cg_ctx *c, const char *name, const char *what, const float *data,
                              int64_t n)
@@ -199,6 +278,56 @@ static void emit_const_array(cg_ctx *c, const char *name, const char *what, cons
         cg_buf_printf(b, "\n}};\n#define %s (%s_bits.f)\n\n", name, name);
     }
     c->weight_bytes += (size_t)len * sizeof(float);
+}
+
+/* A static const array of another dtype (double, integers, bool). */
+static void emit_const_typed(cg_ctx *c, const char *name, const char *what, const graph_value *v)
+{
+    if (v->dtype == GRAPH_DT_FLOAT) {
+        emit_const_array(c, name, what, v->data, v->numel);
+        return;
+    }
+    int a = arena_of(v->dtype);
+    const char *sec = c->opt->weights_section ? " " : "";
+    char secname[96] = "";
+    if (c->opt->weights_section)
+        snprintf(secname, sizeof secname, "%s_WEIGHTS", c->upper);
+    cg_buf *b = &c->consts;
+    if (what)
+        cg_buf_printf(b, "/* %s */\n", what);
+    int64_t n = v->numel, len = n > 0 ? n : 1;
+    bool finite = true;
+    if (v->dtype == GRAPH_DT_DOUBLE)
+        for (int64_t i = 0; i < n && finite; i++)
+            finite = isfinite(((const double *)v->data)[i]);
+    if (!finite) {
+        cg_buf_printf(b, "static const union {\n    uint64_t u[%lld];\n    double f[%lld];\n}%s%s %s_bits = {{",
+                      (long long)len, (long long)len, sec, secname, name);
+        for (int64_t i = 0; i < n; i++) {
+            uint64_t u;
+            memcpy(&u, (const double *)v->data + i, sizeof u);
+            cg_buf_printf(b, "%sUINT64_C(0x%016llx)%s", i % 4 ? " " : "\n    ",
+                          (unsigned long long)u, i + 1 < n ? "," : "");
+        }
+        cg_buf_printf(b, "\n}};\n#define %s (%s_bits.f)\n\n", name, name);
+    } else {
+        cg_buf_printf(b, "static const %s %s[%lld]%s%s = {", arena_info[a].ctype, name,
+                      (long long)len, sec, secname);
+        for (int64_t i = 0; i < n; i++) {
+            char lit[64];
+            if (v->dtype == GRAPH_DT_DOUBLE)
+                snprintf(lit, sizeof lit, "%a", ((const double *)v->data)[i]);
+            else if (v->dtype == GRAPH_DT_BOOL)
+                snprintf(lit, sizeof lit, "%d", ((const uint8_t *)v->data)[i] != 0);
+            else
+                int_literal(v->dtype, graph_value_get_i64(v, i), lit, sizeof lit);
+            cg_buf_printf(b, "%s%s%s", i % 8 ? " " : "\n    ", lit, i + 1 < n ? "," : "");
+        }
+        if (n == 0)
+            cg_buf_puts(b, "0");
+        cg_buf_puts(b, "\n};\n\n");
+    }
+    c->weight_bytes += (size_t)len * (size_t)arena_info[a].size;
 }
 
 const char *cg_add_const(cg_ctx *c, const char *hint, const float *data, int64_t n)
@@ -246,14 +375,14 @@ const char *cg_in(cg_ctx *c, const cg_node *n, int i)
         }
         snprintf(name, 128, "%s_w%d%s%s", c->name, c->n_consts++, id[0] ? "_" : "", id);
         c->const_name[t] = name;
-        char what[400], tn[300], sh[160];
+        char what[600], tn[300], sh[160];
         comment_text(c->g->tensors[t].name, tn, sizeof tn);
         shape_text(v, sh, sizeof sh);
         snprintf(what, sizeof what, "'%s' %s", tn, sh);
-        if (v->dtype == GRAPH_DT_FLOAT)
-            emit_const_array(c, name, what, v->data, v->numel);
+        if (arena_of(v->dtype) >= 0)
+            emit_const_typed(c, name, what, v);
         else
-            c->consts.oom = true; /* emitters only ask for float constants */
+            c->consts.oom = true; /* the dtype check refuses these */
     }
     return c->const_name[t];
 }
@@ -358,9 +487,11 @@ static int64_t place(cg_block *b, int nb)
     return total;
 }
 
-static int64_t align_floats(int64_t n)
+/* n elements of esz bytes rounded up to a multiple of 16 bytes. */
+static int64_t align_elems(int64_t n, int esz)
 {
-    return (n + CG_ALIGN_FLOATS - 1) / CG_ALIGN_FLOATS * CG_ALIGN_FLOATS;
+    int64_t per = CG_ALIGN_BYTES / esz;
+    return (n + per - 1) / per * per;
 }
 
 /* ---- node views ---- */
@@ -405,17 +536,32 @@ static bool check_node(cg_ctx *c, const cg_node *n, char *why, size_t size)
         snprintf(why, size, "no C emitter for %s", gn->op_type);
         return false;
     }
+    for (int i = 0; i < n->n_in + n->n_out; i++) {
+        const graph_value *v = i < n->n_in ? n->in[i] : n->out[i - n->n_in];
+        if (v && v->numel > ((int64_t)1 << 30)) {
+            snprintf(why, size, "a tensor of %lld elements (generated code indexes with int)",
+                     (long long)v->numel);
+            return false;
+        }
+    }
+    /* float only, unless the emitter handles other dtypes itself */
+    bool typed = (e->flags & CG_TYPED) != 0;
     for (int i = 0; i < n->n_in; i++)
-        if (n->in[i] && !n->in_const[i] && n->in[i]->dtype != GRAPH_DT_FLOAT) {
-            snprintf(why, size,
-                     "input %d '%s' is %s computed at run time (generated code computes in float)",
-                     i, c->g->tensors[gn->inputs[i]].name, graph_dtype_name(n->in[i]->dtype));
+        if (n->in[i] && !n->in_const[i] &&
+            (typed ? arena_of(n->in[i]->dtype) < 0 : n->in[i]->dtype != GRAPH_DT_FLOAT)) {
+            snprintf(why, size, "input %d '%s' is %s computed at run time (%s)", i,
+                     c->g->tensors[gn->inputs[i]].name, graph_dtype_name(n->in[i]->dtype),
+                     typed ? "not a dtype generated code holds"
+                           : "this op is generated for float only");
             return false;
         }
     for (int o = 0; o < n->n_out; o++)
-        if (n->out[o] && n->out[o]->dtype != GRAPH_DT_FLOAT) {
-            snprintf(why, size, "output %d '%s' is %s (generated code computes in float)", o,
-                     c->g->tensors[gn->outputs[o]].name, graph_dtype_name(n->out[o]->dtype));
+        if (n->out[o] &&
+            (typed ? arena_of(n->out[o]->dtype) < 0 : n->out[o]->dtype != GRAPH_DT_FLOAT)) {
+            snprintf(why, size, "output %d '%s' is %s (%s)", o,
+                     c->g->tensors[gn->outputs[o]].name, graph_dtype_name(n->out[o]->dtype),
+                     typed ? "not a dtype generated code holds"
+                           : "this op is generated for float only");
             return false;
         }
     if (e->check && !e->check(c, n, why, size))
@@ -435,7 +581,10 @@ static const char *storage_expr(cg_ctx *c, int t, char *buf, size_t size)
     switch (c->kind[r]) {
     case ST_INPUT: snprintf(buf, size, "in[%d]", c->run_input[c->cls_index[r]]); break;
     case ST_OUTPUT: snprintf(buf, size, "out[%d]", c->cls_index[r]); break;
-    default: snprintf(buf, size, "%s_arena + %lld", c->name, (long long)c->cls_offset[r]); break;
+    default:
+        snprintf(buf, size, "%s_arena%s + %lld", c->name, arena_info[c->cls_arena[r]].suffix,
+                 (long long)c->cls_offset[r]);
+        break;
     }
     return buf;
 }
@@ -477,35 +626,36 @@ static void emit_dims_macro(cg_buf *h, const char *macro, const graph_value *v)
 static void emit_main_file(cg_ctx *c, cg_buf *m, bool has_run)
 {
     const char *N = c->name, *U = c->upper;
+    const graph *g = c->g;
     cg_buf_printf(m,
         "/* %s_main.c: generated by ssdc %s (ssdc codegen --emit-main) -- a test program for\n"
         " * %s.c.  Reads samples from FILE (or stdin): each sample is every input of\n"
         " * %s_run%s in order, as text numbers (separated by spaces, commas, semicolons or\n"
-        " * newlines) or, with --raw, little-endian float32.  Prints one line per sample:\n"
-        " * every output value (%%.9g, which reads back exactly), or with --argmax the index\n"
-        " * of the largest value of each row of the first output.\n"
+        " * newlines) or, with --raw, little-endian binary values of each input's type.\n"
+        " * Prints one line per sample: every output value (floats as %%.9g, which reads back\n"
+        " * exactly), or with --argmax the index of the largest value of each row of the\n"
+        " * first output.\n"
         " *\n"
         " *   %s_main [--raw] [--argmax] [FILE]\n"
         " *\n"
         " * Exit status: 0 ok, 1 unreadable or incomplete input, 2 bad usage. */\n",
         N, CG_VERSION, N, N, has_run ? "" : "_multi", N);
     cg_buf_printf(m, "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n#include \"%s.h\"\n\n", N);
-    cg_buf_printf(m, "#define IN_TOTAL (0");
-    for (int i = 0; i < c->n_run_inputs; i++)
-        cg_buf_printf(m, " + %s_INPUT%d_SIZE", U, i);
-    cg_buf_printf(m, ")\n#define OUT_TOTAL (0");
-    for (int o = 0; o < c->g->n_outputs; o++)
-        cg_buf_printf(m, " + %s_OUTPUT%d_SIZE", U, o);
-    cg_buf_printf(m, ")\n\n");
-    cg_buf_printf(m, "static float in_buf[IN_TOTAL + 1];\nstatic float out_buf[OUT_TOTAL + 1];\n\n");
+    /* buffers */
+    for (int i = 0; i < g->n_inputs; i++) {
+        int k = c->run_input[i];
+        if (k < 0)
+            continue;
+        cg_buf_printf(m, "static %s_INPUT%d_TYPE in%d[%s_INPUT%d_SIZE + 1];\n", U, k, k, U, k);
+    }
+    for (int o = 0; o < g->n_outputs; o++)
+        cg_buf_printf(m, "static %s_OUTPUT%d_TYPE out%d[%s_OUTPUT%d_SIZE + 1];\n", U, o, o, U, o);
     cg_buf_puts(m,
-        "/* Next number of a text stream: 1 ok, 0 end of input, -1 bad token. */\n"
-        "static int read_text(FILE *f, float *v)\n"
+        "\n/* Next token of a text stream into tok: 1 ok, 0 end of input, -1 too long. */\n"
+        "static int read_token(FILE *f, char *tok, size_t size)\n"
         "{\n"
-        "    char tok[128];\n"
         "    size_t n = 0;\n"
         "    int ch;\n"
-        "    char *end;\n"
         "    while ((ch = getc(f)) != EOF && (ch == ' ' || ch == '\\t' || ch == '\\n' || ch == '\\r' ||\n"
         "                                    ch == ',' || ch == ';'))\n"
         "        ;\n"
@@ -513,25 +663,71 @@ static void emit_main_file(cg_ctx *c, cg_buf *m, bool has_run)
         "        return 0;\n"
         "    while (ch != EOF && !(ch == ' ' || ch == '\\t' || ch == '\\n' || ch == '\\r' || ch == ',' ||\n"
         "                          ch == ';')) {\n"
-        "        if (n + 1 >= sizeof tok)\n"
+        "        if (n + 1 >= size)\n"
         "            return -1;\n"
         "        tok[n++] = (char)ch;\n"
         "        ch = getc(f);\n"
         "    }\n"
         "    tok[n] = 0;\n"
-        "    *v = strtof(tok, &end);\n"
-        "    return *end == 0 ? 1 : -1;\n"
+        "    return 1;\n"
+        "}\n\n"
+        "/* Reads count values into buf (elem bytes each, kind 'f' float, 'd' double, 'i'\n"
+        " * integer): 1 ok, 0 clean end of input (nothing read), -1 error. */\n"
+        "static int read_values(FILE *f, int raw, void *buf, long count, size_t elem, char kind,\n"
+        "                       int first)\n"
+        "{\n"
+        "    char tok[128], *end;\n"
+        "    long k;\n"
+        "    if (raw) {\n"
+        "        size_t got = fread(buf, elem, (size_t)count, f);\n"
+        "        if (got == 0 && first && count > 0)\n"
+        "            return 0;\n"
+        "        return got == (size_t)count ? 1 : -1;\n"
+        "    }\n"
+        "    for (k = 0; k < count; k++) {\n"
+        "        int rc = read_token(f, tok, sizeof tok);\n"
+        "        if (rc == 0 && k == 0 && first)\n"
+        "            return 0;\n"
+        "        if (rc != 1)\n"
+        "            return -1;\n"
+        "        if (kind == 'f') {\n"
+        "            ((float *)buf)[k] = strtof(tok, &end);\n"
+        "        } else if (kind == 'd') {\n"
+        "            ((double *)buf)[k] = strtod(tok, &end);\n"
+        "        } else {\n"
+        "            long long v = strtoll(tok, &end, 10);\n"
+        "            switch (elem) {\n"
+        "            case 1: {\n"
+        "                unsigned char b = (unsigned char)v;\n"
+        "                memcpy((char *)buf + k, &b, 1);\n"
+        "            } break;\n"
+        "            case 2: {\n"
+        "                short h = (short)v;\n"
+        "                memcpy((char *)buf + 2 * k, &h, 2);\n"
+        "            } break;\n"
+        "            case 4: {\n"
+        "                int w = (int)v;\n"
+        "                memcpy((char *)buf + 4 * k, &w, 4);\n"
+        "            } break;\n"
+        "            default:\n"
+        "                memcpy((char *)buf + 8 * k, &v, 8);\n"
+        "            }\n"
+        "        }\n"
+        "        if (*end != 0)\n"
+        "            return -1;\n"
+        "    }\n"
+        "    return 1;\n"
         "}\n\n");
-    cg_buf_printf(m,
+    cg_buf_puts(m,
         "int main(int argc, char **argv)\n"
         "{\n"
         "    int raw = 0, argmax = 0, i, rc;\n"
-        "    long samples = 0;\n"
+        "    long samples = 0, k;\n"
         "    const char *path = NULL;\n"
-        "    FILE *f = stdin;\n"
-        "    const float *ins[%d + 1];\n"
-        "    float *outs[%d + 1];\n",
-        c->n_run_inputs, c->g->n_outputs);
+        "    FILE *f = stdin;\n");
+    const char *pt = c->all_float ? "float" : "void";
+    cg_buf_printf(m, "    const %s *ins[%d];\n    %s *outs[%d];\n", pt, c->n_run_inputs + 1, pt,
+                  g->n_outputs);
     cg_buf_puts(m,
         "    for (i = 1; i < argc; i++) {\n"
         "        if (strcmp(argv[i], \"--raw\") == 0) {\n"
@@ -552,42 +748,33 @@ static void emit_main_file(cg_ctx *c, cg_buf *m, bool has_run)
         "            return 1;\n"
         "        }\n"
         "    }\n");
-    /* input / output pointer tables */
-    cg_buf_puts(m, "    i = 0;\n");
+    cg_buf_printf(m, "    ins[0] = NULL;\n");
     for (int k = 0; k < c->n_run_inputs; k++)
-        cg_buf_printf(m, "    ins[%d] = in_buf + i;\n    i += %s_INPUT%d_SIZE;\n", k, U, k);
-    cg_buf_puts(m, "    i = 0;\n");
-    for (int o = 0; o < c->g->n_outputs; o++)
-        cg_buf_printf(m, "    outs[%d] = out_buf + i;\n    i += %s_OUTPUT%d_SIZE;\n", o, U, o);
+        cg_buf_printf(m, "    ins[%d] = in%d;\n", k, k);
+    for (int o = 0; o < g->n_outputs; o++)
+        cg_buf_printf(m, "    outs[%d] = out%d;\n", o, o);
+    cg_buf_puts(m, "    (void)ins;\n    (void)outs;\n    for (;;) {\n        rc = 1;\n");
+    for (int i = 0; i < g->n_inputs; i++) {
+        int k = c->run_input[i];
+        if (k < 0)
+            continue;
+        graph_dtype dt = rt_plan_tensor(c->plan, g->inputs[i])->dtype;
+        char kind = dt == GRAPH_DT_FLOAT ? 'f' : dt == GRAPH_DT_DOUBLE ? 'd' : 'i';
+        cg_buf_printf(m, "        if (rc == 1)\n            rc = read_values(f, raw, in%d, (long)%s_INPUT%d_SIZE, "
+                         "sizeof in%d[0], '%c', %d);\n",
+                      k, U, k, k, kind, k == 0);
+    }
+    if (c->n_run_inputs == 0)
+        cg_buf_puts(m, "        rc = samples == 0 ? 1 : 0;\n");
     cg_buf_puts(m,
-        "    (void)ins;\n"
-        "    (void)outs;\n"
-        "    for (;;) {\n"
-        "        long k;\n"
-        "        if (raw) {\n"
-        "            size_t got = fread(in_buf, sizeof(float), (size_t)IN_TOTAL, f);\n"
-        "            if (got == 0 && (IN_TOTAL > 0 || samples > 0))\n"
-        "                break;\n"
-        "            if (got != (size_t)IN_TOTAL) {\n"
-        "                fprintf(stderr, \"%s: incomplete sample %ld\\n\", argv[0], samples);\n"
-        "                return 1;\n"
-        "            }\n"
-        "        } else {\n"
-        "            for (k = 0; k < (long)IN_TOTAL; k++) {\n"
-        "                rc = read_text(f, &in_buf[k]);\n"
-        "                if (rc == 0 && k == 0)\n"
-        "                    break;\n"
-        "                if (rc != 1) {\n"
-        "                    fprintf(stderr, \"%s: %s in sample %ld\\n\", argv[0],\n"
-        "                            rc == 0 ? \"incomplete input\" : \"bad number\", samples);\n"
-        "                    return 1;\n"
-        "                }\n"
-        "            }\n"
-        "            if (k == 0 && (IN_TOTAL > 0 || samples > 0))\n"
-        "                break;\n"
+        "        if (rc == 0)\n"
+        "            break;\n"
+        "        if (rc < 0) {\n"
+        "            fprintf(stderr, \"%s: incomplete input or bad number in sample %ld\\n\", argv[0], samples);\n"
+        "            return 1;\n"
         "        }\n");
-    if (has_run)
-        cg_buf_printf(m, "        if (%s_run(ins[0], outs[0]) != 0) {\n", N);
+    if (has_run && g->n_outputs == 1)
+        cg_buf_printf(m, "        if (%s_run(in0, out0) != 0) {\n", N);
     else
         cg_buf_printf(m, "        if (%s_run_multi(ins, outs) != 0) {\n", N);
     cg_buf_printf(m,
@@ -601,13 +788,25 @@ static void emit_main_file(cg_ctx *c, cg_buf *m, bool has_run)
         "            for (r = 0; r < rows; r++) {\n"
         "                long best = 0;\n"
         "                for (j = 1; j < cols; j++)\n"
-        "                    if (outs[0][r * cols + j] > outs[0][r * cols + best])\n"
+        "                    if ((double)out0[r * cols + j] > (double)out0[r * cols + best])\n"
         "                        best = j;\n"
         "                printf(\"%%s%%ld\", r ? \" \" : \"\", best);\n"
         "            }\n"
         "        } else {\n"
-        "            for (k = 0; k < (long)OUT_TOTAL; k++)\n"
-        "                printf(\"%%s%%.9g\", k ? \" \" : \"\", (double)out_buf[k]);\n"
+        "            const char *sep = \"\";\n",
+        U, U, U);
+    for (int o = 0; o < g->n_outputs; o++) {
+        graph_dtype dt = rt_plan_tensor(c->plan, g->outputs[o])->dtype;
+        cg_buf_printf(m, "            for (k = 0; k < (long)%s_OUTPUT%d_SIZE; k++, sep = \" \")\n", U, o);
+        if (dt == GRAPH_DT_FLOAT)
+            cg_buf_printf(m, "                printf(\"%%s%%.9g\", sep, (double)out%d[k]);\n", o);
+        else if (dt == GRAPH_DT_DOUBLE)
+            cg_buf_printf(m, "                printf(\"%%s%%.17g\", sep, out%d[k]);\n", o);
+        else
+            cg_buf_printf(m, "                printf(\"%%s%%lld\", sep, (long long)out%d[k]);\n", o);
+    }
+    cg_buf_puts(m,
+        "            (void)sep;\n"
         "        }\n"
         "        printf(\"\\n\");\n"
         "        samples++;\n"
@@ -617,8 +816,23 @@ static void emit_main_file(cg_ctx *c, cg_buf *m, bool has_run)
         "    if (fflush(stdout) != 0)\n"
         "        return 1;\n"
         "    return 0;\n"
-        "}\n",
-        U, U, U);
+        "}\n\n");
+}
+
+/* True if identifier id occurs in text as a whole token. */
+static bool uses_ident(const char *text, const char *id)
+{
+    size_t len = strlen(id);
+    for (const char *p = strstr(text, id); p; p = strstr(p + 1, id)) {
+        char before = p > text ? p[-1] : ' ', after = p[len];
+        bool word_b = (before >= 'a' && before <= 'z') || (before >= 'A' && before <= 'Z') ||
+                      (before >= '0' && before <= '9') || before == '_';
+        bool word_a = (after >= 'a' && after <= 'z') || (after >= 'A' && after <= 'Z') ||
+                      (after >= '0' && after <= '9') || after == '_';
+        if (!word_b && !word_a)
+            return true;
+    }
+    return false;
 }
 
 /* ---- generate ---- */
@@ -646,6 +860,7 @@ static void ctx_free(cg_ctx *c)
     free(c->cls_last);
     free(c->cls_size);
     free(c->cls_offset);
+    free(c->cls_arena);
     free(c->extra_offset);
     free(c->run_input);
     free(c->specialised);
@@ -702,6 +917,7 @@ static ssdc_status make_inputs(const graph *g, const codegen_options *opt, graph
         return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
     *out = v;
     int64_t batch = opt->batch > 0 ? opt->batch : 1;
+    bool any_symbolic = false;
     for (int i = 0; i < n; i++) {
         const graph_tensor *t = &g->tensors[g->inputs[i]];
         if (opt->inputs) {
@@ -729,13 +945,10 @@ static ssdc_status make_inputs(const graph *g, const codegen_options *opt, graph
                                  "input '%s' has an unknown dimension %d (%s); code generation "
                                  "needs concrete shapes (only dimension 0 takes --batch)",
                                  t->name, d, t->shape.sym[d][0] ? t->shape.sym[d] : "?");
-            } else if (d == 0 && opt->batch > 0 && dims[d] != opt->batch) {
-                return ssdc_fail(err, SSDC_ERR_ARG,
-                                 "input '%s' has a fixed dimension 0 of %lld; --batch %lld does "
-                                 "not apply",
-                                 t->name, (long long)dims[d], (long long)opt->batch);
             }
         }
+        if (t->shape.rank > 0 && t->shape.dims[0] < 0)
+            any_symbolic = true;
         graph_value_set_shape(&v[i], t->dtype, t->shape.rank, dims);
         int64_t numel = v[i].numel;
         if (numel > ((int64_t)1 << 28))
@@ -746,6 +959,10 @@ static ssdc_status make_inputs(const graph *g, const codegen_options *opt, graph
         if (!v[i].data)
             return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
     }
+    if (!opt->inputs && batch > 1 && !any_symbolic)
+        return ssdc_fail(err, SSDC_ERR_ARG,
+                         "no input has a symbolic dimension 0 (the batch); --batch %lld does not "
+                         "apply", (long long)batch);
     return SSDC_OK;
 }
 
@@ -832,7 +1049,7 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
             }
             c->is_const[t] = true;
             c->specialised[i] = true;
-        } else if (g->tensors[t].dtype == GRAPH_DT_FLOAT) {
+        } else if (arena_of(rt_plan_tensor(c->plan, t)->dtype) >= 0) {
             c->run_input[i] = c->n_run_inputs++;
         }
     }
@@ -854,9 +1071,9 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
     }
     for (int o = 0; o < g->n_outputs; o++) {
         const graph_value *v = rt_plan_tensor(c->plan, g->outputs[o]);
-        if (v->dtype != GRAPH_DT_FLOAT) {
+        if (arena_of(v->dtype) < 0) {
             char why[300];
-            snprintf(why, sizeof why, "graph output '%s' is %s (generated code returns float)",
+            snprintf(why, sizeof why, "graph output '%s' is %s (not a dtype generated code holds)",
                      g->tensors[g->outputs[o]].name, graph_dtype_name(v->dtype));
             cg_buf_printf(&unsup, "%s\n", why);
             n_unsup++;
@@ -872,7 +1089,7 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
                     used = used || gn->inputs[k] == t;
             }
             if (used) {
-                cg_buf_printf(&unsup, "graph input '%s' is %s (generated code takes float)\n",
+                cg_buf_printf(&unsup, "graph input '%s' is %s (not a dtype generated code holds)\n",
                               g->tensors[t].name, graph_dtype_name(g->tensors[t].dtype));
                 n_unsup++;
             }
@@ -887,8 +1104,9 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
             size_t len = strcspn(res->unsupported, "\n");
             snprintf(first, sizeof first, "%.*s", (int)(len < 600 ? len : 600), res->unsupported);
         }
-        st = ssdc_fail(err, SSDC_ERR_UNSUPPORTED, "%d node%s cannot be generated as C: %s%s",
-                       n_unsup, n_unsup == 1 ? "" : "s", first, n_unsup > 1 ? "; ..." : "");
+        st = ssdc_fail(err, SSDC_ERR_UNSUPPORTED,
+                       "cannot generate C (%d problem%s, listed below): %s%s", n_unsup,
+                       n_unsup == 1 ? "" : "s", first, n_unsup > 1 ? "; ..." : "");
         goto done;
     }
 
@@ -980,7 +1198,8 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
             continue;
         for (int i = 0; i < n.n_in; i++) {
             int in = n.node->inputs[i];
-            if (in < 0 || n.in_const[i] || n.in[i]->rank != n.out[0]->rank ||
+            if (in < 0 || n.in_const[i] || n.in[i]->dtype != n.out[0]->dtype ||
+                n.in[i]->rank != n.out[0]->rank ||
                 memcmp(n.in[i]->dims, n.out[0]->dims, (size_t)n.out[0]->rank * sizeof(int64_t)))
                 continue;
             int ic = find(c, in);
@@ -1003,13 +1222,25 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
             break;
         }
     }
-    /* arena blocks */
+    /* arena blocks, placed per arena (one per C type) */
+    ALLOC(c->cls_arena, nt);
+    if (!c->cls_arena) {
+        st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int t = 0; t < nt; t++) {
+        const graph_value *v = rt_plan_tensor(c->plan, t);
+        int a = v ? arena_of(v->dtype) : -1;
+        c->cls_arena[t] = a < 0 ? AR_F32 : a;
+    }
     {
         cg_block *blocks = calloc((size_t)(nt ? nt : 1), sizeof *blocks);
         cg_block *best = calloc((size_t)(nt ? nt : 1), sizeof *best);
-        if (!blocks || !best) {
+        int *block_arena = calloc((size_t)(nt ? nt : 1), sizeof *block_arena);
+        if (!blocks || !best || !block_arena) {
             free(blocks);
             free(best);
+            free(block_arena);
             st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
             goto done;
         }
@@ -1020,46 +1251,75 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
             bool graph_output = false;
             for (int o = 0; o < g->n_outputs; o++)
                 graph_output = graph_output || g->outputs[o] == t;
+            int esz = arena_info[c->cls_arena[t]].size;
             if (!graph_output)
-                res->sum_tensor_bytes += (size_t)align_floats(rt_plan_tensor(c->plan, t)->numel) *
-                                         sizeof(float);
+                res->sum_tensor_bytes +=
+                    (size_t)align_elems(rt_plan_tensor(c->plan, t)->numel, esz) * (size_t)esz;
             if (find(c, t) != t || c->kind[t] != ST_ARENA)
                 continue;
-            blocks[nb++] = (cg_block){.root = t, .size = align_floats(c->cls_size[t]),
+            blocks[nb++] = (cg_block){.root = t, .size = align_elems(c->cls_size[t], esz),
                                       .first = c->cls_first[t], .last = c->cls_last[t]};
         }
+        /* peak of live bytes over all arenas */
         for (int r = 0; r <= end; r++) {
-            int64_t live = 0;
-            for (int b = 0; b < nb; b++)
-                if (blocks[b].first <= r && r <= blocks[b].last)
-                    live += blocks[b].size;
-            if ((size_t)live * sizeof(float) > res->peak_live_bytes)
-                res->peak_live_bytes = (size_t)live * sizeof(float);
+            size_t live = 0;
+            for (int b2 = 0; b2 < nb; b2++)
+                if (blocks[b2].first <= r && r <= blocks[b2].last)
+                    live += (size_t)blocks[b2].size *
+                            (size_t)arena_info[c->cls_arena[blocks[b2].root]].size;
+            if (live > res->peak_live_bytes)
+                res->peak_live_bytes = live;
         }
-        int64_t best_total = -1;
-        for (int mode = 0; mode < 3; mode++) {
-            order_mode = mode;
-            int64_t total = place(blocks, nb);
-            if (best_total < 0 || total < best_total) {
-                best_total = total;
-                memcpy(best, blocks, (size_t)nb * sizeof *best);
+        for (int a = 0; a < AR_COUNT; a++) {
+            /* this arena's blocks at the front */
+            int na = 0;
+            for (int b2 = 0; b2 < nb; b2++)
+                if (c->cls_arena[blocks[b2].root] == a) {
+                    cg_block tmpb = blocks[na];
+                    blocks[na] = blocks[b2];
+                    blocks[b2] = tmpb;
+                    na++;
+                }
+            int64_t best_total = -1;
+            for (int mode = 0; mode < 3 && na > 0; mode++) {
+                order_mode = mode;
+                int64_t total = place(blocks, na);
+                if (best_total < 0 || total < best_total) {
+                    best_total = total;
+                    memcpy(best, blocks, (size_t)na * sizeof *best);
+                }
             }
+            for (int b2 = 0; b2 < na; b2++)
+                c->cls_offset[best[b2].root] = best[b2].offset;
+            c->arena_elems[a] = best_total > 0 ? best_total : 0;
+            /* drop the placed blocks */
+            memmove(blocks, blocks + na, (size_t)(nb - na) * sizeof *blocks);
+            nb -= na;
         }
-        for (int b = 0; b < nb; b++)
-            c->cls_offset[best[b].root] = best[b].offset;
-        c->arena_floats = best_total > 0 ? best_total : 0;
         free(blocks);
         free(best);
+        free(block_arena);
     }
-    /* NAME_run with several outputs: outputs 1.. go to scratch after the arena */
+    /* entry points: typed unless every input and output is float */
+    c->all_float = true;
+    for (int i = 0; i < g->n_inputs; i++)
+        if (c->run_input[i] >= 0 && rt_plan_tensor(c->plan, g->inputs[i])->dtype != GRAPH_DT_FLOAT)
+            c->all_float = false;
+    for (int o = 0; o < g->n_outputs; o++)
+        if (rt_plan_tensor(c->plan, g->outputs[o])->dtype != GRAPH_DT_FLOAT)
+            c->all_float = false;
+    /* NAME_run with several outputs: outputs 1.. go to scratch after the arenas */
     bool has_run = c->n_run_inputs <= 1;
-    c->extra_floats = 0;
     if (has_run)
         for (int o = 1; o < g->n_outputs; o++) {
-            c->extra_offset[o] = c->arena_floats + c->extra_floats;
-            c->extra_floats += align_floats(rt_plan_tensor(c->plan, g->outputs[o])->numel);
+            const graph_value *v = rt_plan_tensor(c->plan, g->outputs[o]);
+            int a = arena_of(v->dtype);
+            c->extra_offset[o] = c->arena_elems[a] + c->extra_elems[a];
+            c->extra_elems[a] += align_elems(v->numel, arena_info[a].size);
         }
-    res->arena_bytes = (size_t)(c->arena_floats + c->extra_floats) * sizeof(float);
+    res->arena_bytes = 0;
+    for (int a = 0; a < AR_COUNT; a++)
+        res->arena_bytes += (size_t)(c->arena_elems[a] + c->extra_elems[a]) * (size_t)arena_info[a].size;
 
     /* ---- emission ---- */
     for (int r = 0; r < c->n_run && !st; r++) {
@@ -1107,19 +1367,29 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
         int np = 0;
         for (int i = 0; i < n.n_in; i++)
             if (n.in[i] && !n.in_const[i])
-                cg_buf_printf(f, "%sconst float *%s%s", np++ ? ", " : "", restrict_kw,
-                              c->io_name[0][i]);
+                cg_buf_printf(f, "%sconst %s *%s%s", np++ ? ", " : "", cg_ctype(n.in[i]->dtype),
+                              restrict_kw, c->io_name[0][i]);
         for (int o = 0; o < n.n_out; o++)
             if (n.out[o])
-                cg_buf_printf(f, "%sfloat *%s%s", np++ ? ", " : "", restrict_kw, c->io_name[1][o]);
+                cg_buf_printf(f, "%s%s *%s%s", np++ ? ", " : "", cg_ctype(n.out[o]->dtype),
+                              restrict_kw, c->io_name[1][o]);
         if (!np)
             cg_buf_puts(f, "void");
         cg_buf_puts(f, ")\n{\n");
         c->cur = f;
+        size_t body_start = f->len;
         if ((st = e->emit(c, &n, err))) {
             ssdc_error_prefix(err, "node %s", label);
             break;
         }
+        /* parameters the body does not use (a runtime ratio, bounds, ...) */
+        for (int i = 0; i < n.n_in; i++)
+            if (n.in[i] && !n.in_const[i] &&
+                !uses_ident(f->s ? f->s + body_start : "", c->io_name[0][i]))
+                cg_buf_printf(f, "    (void)%s;\n", c->io_name[0][i]);
+        for (int o = 0; o < n.n_out; o++)
+            if (n.out[o] && !uses_ident(f->s ? f->s + body_start : "", c->io_name[1][o]))
+                cg_buf_printf(f, "    (void)%s;\n", c->io_name[1][o]);
         cg_buf_puts(f, "}\n\n");
         /* the call */
         cg_buf_printf(&c->body, "    %s(", fname);
@@ -1151,15 +1421,17 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
         }
         char buf[160];
         const char *src = c->is_const[t] ? const_ref(c, t) : storage_expr(c, t, buf, sizeof buf);
-        cg_buf_printf(&c->body, "    memcpy(out[%d], %s, (size_t)%lld * sizeof(float));\n", o, src,
-                      (long long)rt_plan_tensor(c->plan, t)->numel);
+        const graph_value *ov = rt_plan_tensor(c->plan, t);
+        if (ov->numel > 0)
+            cg_buf_printf(&c->body, "    memcpy(out[%d], %s, (size_t)%lld * sizeof(%s));\n", o, src,
+                          (long long)ov->numel, cg_ctype(ov->dtype));
     }
 
     /* ---- assemble ---- */
     {
         cg_buf h = {0}, s = {0}, m = {0};
         const char *N = c->name, *U = c->upper;
-        char src_comment[400] = "", sha[80] = "", prod[300] = "";
+        char src_comment[400] = "", sha[80] = "", prod[320] = "";
         if (opt->source_path) {
             const char *base = strrchr(opt->source_path, '/');
             comment_text(base ? base + 1 : opt->source_path, src_comment, sizeof src_comment);
@@ -1170,7 +1442,7 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
             char pn[200], pv[90];
             comment_text(g->producer_name, pn, sizeof pn);
             comment_text(g->producer_version ? g->producer_version : "", pv, sizeof pv);
-            snprintf(prod, sizeof prod, ", producer %s%s%s", pn, pv[0] ? " " : "", pv);
+            snprintf(prod, sizeof prod, ", producer %.200s%s%.90s", pn, pv[0] ? " " : "", pv);
         }
         /* ---- header ---- */
         cg_buf_printf(&h, "/* %s.h: generated by ssdc %s (ssdc codegen) -- do not edit.\n", N,
@@ -1197,7 +1469,8 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
             comment_text(g->tensors[t].name, tn, sizeof tn);
             shape_text(rt_plan_tensor(c->plan, t), sh, sizeof sh);
             if (c->run_input[i] >= 0)
-                cg_buf_printf(&h, " * Input %d: '%s' float %s\n", c->run_input[i], tn, sh);
+                cg_buf_printf(&h, " * Input %d: '%s' %s %s\n", c->run_input[i], tn,
+                              graph_dtype_name(rt_plan_tensor(c->plan, t)->dtype), sh);
             else if (c->specialised[i])
                 cg_buf_printf(&h, " * Graph input '%s' %s %s: specialised to the value given "
                                   "at generation time (not a parameter)\n",
@@ -1211,12 +1484,13 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
             char tn[300], sh[160];
             comment_text(g->tensors[t].name, tn, sizeof tn);
             shape_text(rt_plan_tensor(c->plan, t), sh, sizeof sh);
-            cg_buf_printf(&h, " * Output %d: '%s' float %s\n", o, tn, sh);
+            cg_buf_printf(&h, " * Output %d: '%s' %s %s\n", o, tn,
+                          graph_dtype_name(rt_plan_tensor(c->plan, t)->dtype), sh);
         }
         cg_buf_printf(&h,
             " *\n"
             " * Memory: %lld bytes of static arena (intermediate tensors sharing memory by\n"
-            " * lifetime), %lld bytes of constant weights.  Row-major float data, one batch\n"
+            " * lifetime), %lld bytes of constant weights.  Row-major data, one batch\n"
             " * per call.  Not reentrant (one static arena); input and output buffers must\n"
             " * not overlap.  Returns 0, or -1 for a NULL pointer.\n"
             " */\n",
@@ -1232,21 +1506,25 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
             const graph_value *v = rt_plan_tensor(c->plan, g->inputs[i]);
             char macro[120];
             if (c->run_input[i] == 0) {
-                snprintf(macro, sizeof macro, "%s_INPUT", U);
+                snprintf(macro, sizeof macro, "%.72s_INPUT", U);
                 emit_dims_macro(&h, macro, v);
+                cg_buf_printf(&h, "#define %s_TYPE %s\n", macro, cg_ctype(v->dtype));
             }
-            snprintf(macro, sizeof macro, "%s_INPUT%d", U, c->run_input[i]);
+            snprintf(macro, sizeof macro, "%.72s_INPUT%d", U, c->run_input[i]);
             emit_dims_macro(&h, macro, v);
+            cg_buf_printf(&h, "#define %s_TYPE %s\n", macro, cg_ctype(v->dtype));
         }
         for (int o = 0; o < g->n_outputs; o++) {
             const graph_value *v = rt_plan_tensor(c->plan, g->outputs[o]);
             char macro[120];
             if (o == 0) {
-                snprintf(macro, sizeof macro, "%s_OUTPUT", U);
+                snprintf(macro, sizeof macro, "%.72s_OUTPUT", U);
                 emit_dims_macro(&h, macro, v);
+                cg_buf_printf(&h, "#define %s_TYPE %s\n", macro, cg_ctype(v->dtype));
             }
-            snprintf(macro, sizeof macro, "%s_OUTPUT%d", U, o);
+            snprintf(macro, sizeof macro, "%.72s_OUTPUT%d", U, o);
             emit_dims_macro(&h, macro, v);
+            cg_buf_printf(&h, "#define %s_TYPE %s\n", macro, cg_ctype(v->dtype));
             if (o == 0)
                 cg_buf_printf(&h, "#define %s_OUTPUT0_DIM_LAST %lld\n", U,
                               (long long)(v->rank > 0 ? v->dims[v->rank - 1] : 1));
@@ -1254,17 +1532,25 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
         cg_buf_printf(&h, "#define %s_ARENA_BYTES %lld\n#define %s_WEIGHTS_BYTES %lld\n\n", U,
                       (long long)res->arena_bytes, U, (long long)c->weight_bytes);
         cg_buf_puts(&h, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+        /* entry-point types */
+        const char *t_in = "float", *t_out = cg_ctype(rt_plan_tensor(c->plan, g->outputs[0])->dtype);
+        for (int i = 0; i < g->n_inputs; i++)
+            if (c->run_input[i] == 0)
+                t_in = cg_ctype(rt_plan_tensor(c->plan, g->inputs[i])->dtype);
+        const char *t_multi = c->all_float ? "float" : "void";
+        bool has_multi = c->n_run_inputs != 1 || g->n_outputs != 1;
         if (has_run)
             cg_buf_printf(&h,
-                "/* input: %s_INPUT_SIZE floats; output: %s_OUTPUT_SIZE floats%s. */\n"
-                "int %s_run(const float *input, float *output);\n",
+                "/* input: %s_INPUT_SIZE values; output: %s_OUTPUT_SIZE values%s. */\n"
+                "int %s_run(const %s *input, %s *output);\n",
                 U, U, g->n_outputs > 1 ? " (output 0; the others are computed and dropped)" : "",
-                N);
-        if (c->n_run_inputs != 1 || g->n_outputs != 1)
+                N, t_in, t_out);
+        if (has_multi)
             cg_buf_printf(&h,
-                "/* inputs[i]: %s_INPUTi_SIZE floats, outputs[o]: %s_OUTPUTo_SIZE floats. */\n"
-                "int %s_run_multi(const float *const inputs[], float *const outputs[]);\n",
-                U, U, N);
+                "/* inputs[i]: %s_INPUTi_SIZE values of %s_INPUTi_TYPE, outputs[o]: %s_OUTPUTo_SIZE\n"
+                " * values of %s_OUTPUTo_TYPE. */\n"
+                "int %s_run_multi(const %s *const inputs[], %s *const outputs[]);\n",
+                U, U, U, U, N, t_multi, t_multi);
         cg_buf_printf(&h, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s_H */\n", U);
 
         /* ---- source ---- */
@@ -1283,36 +1569,50 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
         cg_buf_puts(&s, c->consts.s ? c->consts.s : "");
         if (opt->no_libm)
             cg_mathlib_emit(&s, N, c->math_used);
-        int64_t arena_total = c->arena_floats + c->extra_floats;
-        if (arena_total > 0)
-            cg_buf_printf(&s, "/* Intermediate tensors: %lld bytes, shared by lifetime. */\n"
-                              "static float %s_arena[%lld];\n\n",
-                          (long long)arena_total * 4, N, (long long)arena_total);
+        for (int a = 0; a < AR_COUNT; a++) {
+            int64_t total = c->arena_elems[a] + c->extra_elems[a];
+            if (total > 0)
+                cg_buf_printf(&s, "/* Intermediate tensors (%s): %lld bytes, shared by lifetime. */\n"
+                                  "static %s %s_arena%s[%lld];\n\n",
+                              arena_info[a].ctype, (long long)total * arena_info[a].size,
+                              arena_info[a].ctype, N, arena_info[a].suffix, (long long)total);
+        }
         cg_buf_puts(&s, c->funcs.s ? c->funcs.s : "");
-        cg_buf_printf(&s, "static void %s_forward(const float *const *in, float *const *out)\n{\n", N);
+        cg_buf_printf(&s, "static void %s_forward(const void *const *in, void *const *out)\n{\n", N);
         cg_buf_puts(&s, "    (void)in;\n    (void)out;\n");
         cg_buf_puts(&s, c->body.s ? c->body.s : "");
         cg_buf_puts(&s, "}\n\n");
         if (has_run) {
-            cg_buf_printf(&s, "int %s_run(const float *input, float *output)\n{\n", N);
-            cg_buf_printf(&s, "    const float *in[1];\n    float *out[%d];\n", g->n_outputs);
+            cg_buf_printf(&s, "int %s_run(const %s *input, %s *output)\n{\n", N, t_in, t_out);
+            cg_buf_printf(&s, "    const void *in[1];\n    void *out[%d];\n", g->n_outputs);
             cg_buf_printf(&s, "    if (%soutput == NULL)\n        return -1;\n",
                           c->n_run_inputs ? "input == NULL || " : "");
             cg_buf_printf(&s, "    in[0] = input;\n    out[0] = output;\n");
-            for (int o = 1; o < g->n_outputs; o++)
-                cg_buf_printf(&s, "    out[%d] = %s_arena + %lld;\n", o, N,
-                              (long long)c->extra_offset[o]);
+            for (int o = 1; o < g->n_outputs; o++) {
+                const graph_value *ov = rt_plan_tensor(c->plan, g->outputs[o]);
+                if (ov->numel == 0)
+                    cg_buf_printf(&s, "    out[%d] = output; /* empty */\n", o);
+                else
+                    cg_buf_printf(&s, "    out[%d] = %s_arena%s + %lld;\n", o, N,
+                                  arena_info[arena_of(ov->dtype)].suffix,
+                                  (long long)c->extra_offset[o]);
+            }
             cg_buf_printf(&s, "    %s_forward(in, out);\n    return 0;\n}\n", N);
         }
-        if (c->n_run_inputs != 1 || g->n_outputs != 1) {
-            cg_buf_printf(&s, "%sint %s_run_multi(const float *const inputs[], float *const outputs[])\n{\n",
-                          has_run ? "\n" : "", N);
-            cg_buf_printf(&s, "    int i;\n    if (inputs == NULL || outputs == NULL)\n        return -1;\n");
-            cg_buf_printf(&s, "    for (i = 0; i < %d; i++)\n        if (inputs[i] == NULL)\n            return -1;\n",
+        if (has_multi) {
+            cg_buf_printf(&s, "%sint %s_run_multi(const %s *const inputs[], %s *const outputs[])\n{\n",
+                          has_run ? "\n" : "", N, t_multi, t_multi);
+            cg_buf_printf(&s, "    const void *in[%d];\n    void *out[%d];\n    int i;\n",
+                          c->n_run_inputs + 1, g->n_outputs);
+            cg_buf_printf(&s, "    if (inputs == NULL || outputs == NULL)\n        return -1;\n");
+            cg_buf_printf(&s, "    in[0] = NULL;\n");
+            cg_buf_printf(&s, "    for (i = 0; i < %d; i++) {\n        if (inputs[i] == NULL)\n"
+                              "            return -1;\n        in[i] = inputs[i];\n    }\n",
                           c->n_run_inputs);
-            cg_buf_printf(&s, "    for (i = 0; i < %d; i++)\n        if (outputs[i] == NULL)\n            return -1;\n",
+            cg_buf_printf(&s, "    for (i = 0; i < %d; i++) {\n        if (outputs[i] == NULL)\n"
+                              "            return -1;\n        out[i] = outputs[i];\n    }\n",
                           g->n_outputs);
-            cg_buf_printf(&s, "    %s_forward(inputs, outputs);\n    return 0;\n}\n", N);
+            cg_buf_printf(&s, "    %s_forward(in, out);\n    return 0;\n}\n", N);
         }
         if (opt->emit_main)
             emit_main_file(c, &m, has_run);
@@ -1329,7 +1629,19 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
         if (!opt->emit_main)
             cg_buf_free(&m);
         res->weight_bytes = c->weight_bytes;
+        rt_plan_stats ps;
+        rt_plan_get_stats(c->plan, &ps);
+        res->rt_arena_bytes = ps.arena_bytes;
+        res->rt_sum_tensor_bytes = ps.sum_tensor_bytes;
+        res->rt_peak_live_bytes = ps.peak_live_bytes;
         res->n_run_inputs = c->n_run_inputs;
+        res->input_slot = malloc((size_t)(g->n_inputs ? g->n_inputs : 1) * sizeof(int));
+        if (!res->input_slot) {
+            st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        for (int i = 0; i < g->n_inputs; i++)
+            res->input_slot[i] = c->run_input[i];
         res->n_run_outputs = g->n_outputs;
     }
 done:
@@ -1346,6 +1658,7 @@ void codegen_result_free(codegen_result *res)
     free(res->source);
     free(res->main_source);
     free(res->unsupported);
+    free(res->input_slot);
     memset(res, 0, sizeof *res);
 }
 

@@ -48,12 +48,19 @@ typedef struct {
     size_t sum_tensor_bytes;   /* every intermediate tensor in its own buffer */
     size_t peak_live_bytes;    /* max bytes of intermediate storage live at once (lower bound) */
     size_t weight_bytes;       /* static const data */
+    /* The runtime's plan of the same graph and batch (rt_plan_get_stats): its
+     * arena (which also holds kernel scratch such as im2col), the sum of its
+     * intermediate tensors and its peak of live bytes. */
+    size_t rt_arena_bytes, rt_sum_tensor_bytes, rt_peak_live_bytes;
     int n_nodes;               /* node functions emitted */
     int n_views;               /* nodes turned into aliases (Reshape, Flatten, ...) */
     int n_inplace;             /* nodes computed in place */
     int n_folded;              /* nodes evaluated at generation time */
     int n_run_inputs;          /* float inputs of the generated entry points */
     int n_run_outputs;
+    /* Per graph input: its position among the entry points' inputs, or -1
+     * (specialised to the given value, or unused and not float). */
+    int *input_slot;
 } codegen_result;
 
 /* Generates the texts for graph g (imported and validated; g is modified by

@@ -20,7 +20,7 @@
 /* Transposed copy of a [R][C] matrix. */
 static float *transpose(const float *src, int64_t R, int64_t C)
 {
-    float *t = malloc((size_t)(R * C ? R * C : 1) * sizeof *t);
+    float *t = malloc((size_t)(R * C > 0 ? R * C : 1) * sizeof *t);
     if (!t)
         return NULL;
     for (int64_t r = 0; r < R; r++)
@@ -50,9 +50,13 @@ static void emit_row_form(cg_ctx *c, const row_job *j, int ind)
         cg_printf(c, "%*sconst float *b = %s + k * %lld;\n", ind + 4, "", j->b, (long long)j->N);
         cg_printf(c, "%*sfor (int n = 0; n < %lld; n++)\n", ind + 4, "", (long long)j->N);
         cg_printf(c, "%*s%s[n] += a0 * b[n]", ind + 8, "", j->y);
-        for (int t = 1; t < KB; t++)
-            cg_printf(c, " +%sa%d * b[%lld + n]", t % 3 == 0 ? "\n                " : " ", t,
-                      (long long)(t * j->N));
+        for (int t = 1; t < KB; t++) {
+            if (t % 3 == 0)
+                cg_printf(c, " +\n%*s", ind + 12, "");
+            else
+                cg_printf(c, " + ");
+            cg_printf(c, "a%d * b[%lld + n]", t, (long long)(t * j->N));
+        }
         cg_printf(c, ";\n%*s}\n", ind, "");
     }
     if (j->K > full) {
@@ -161,8 +165,6 @@ static ssdc_status emit_gemm(cg_ctx *c, const cg_node *n, ssdc_error *err)
             if (!lay)
                 return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
         }
-        char hint[300];
-        snprintf(hint, sizeof hint, "%s%s", c ? "" : "", "");
         const char *B = lay ? cg_add_const(c, dot ? "weights_NxK" : "weights_KxN", lay, N * K)
                             : cg_in(c, n, 1);
         free(lay);

@@ -122,8 +122,34 @@ static void emit_unary(cg_ctx *c, const cg_node *n, unary_kind k)
     int64_t count = n->out[0]->numel;
     if (k == U_COPY) {
         if (count > 0)
-            cg_printf(c, "    memcpy(%s, %s, (size_t)%lld * sizeof(float));\n", y, x,
-                      (long long)count);
+            cg_printf(c, "    memcpy(%s, %s, (size_t)%lld * sizeof(*%s));\n", y, x,
+                      (long long)count, y);
+        return;
+    }
+    graph_dtype dt = n->out[0]->dtype;
+    if (dt != GRAPH_DT_FLOAT) {
+        /* integers (the typed unary ops), wrapping as the runtime does */
+        const char *T = cg_ctype(dt);
+        bool is_unsigned = dt == GRAPH_DT_UINT8;
+        cg_printf(c, "    for (int i = 0; i < %lld; i++) {\n", (long long)count);
+        cg_printf(c, "        const %s v = %s[i];\n", T, x);
+        switch (k) {
+        case U_ABS:
+            if (is_unsigned)
+                cg_printf(c, "        %s[i] = v;\n", y);
+            else
+                cg_printf(c, "        %s[i] = v < 0 ? (%s)(0 - (uint64_t)v) : v;\n", y, T);
+            break;
+        case U_NEG: cg_printf(c, "        %s[i] = (%s)(0 - (uint64_t)v);\n", y, T); break;
+        case U_SIGN:
+            if (is_unsigned)
+                cg_printf(c, "        %s[i] = (%s)(v != 0);\n", y, T);
+            else
+                cg_printf(c, "        %s[i] = (%s)((v > 0) - (v < 0));\n", y, T);
+            break;
+        default: cg_printf(c, "        %s[i] = v < 0 ? 0 : v;\n", y); break;
+        }
+        cg_printf(c, "    }\n");
         return;
     }
     float alpha = 0.0f, beta = 0.0f;
@@ -191,10 +217,36 @@ static void emit_unary(cg_ctx *c, const cg_node *n, unary_kind k)
     }                                                                                        \
     const codegen_emitter codegen_emitter_##sym = {NULL, emit_##sym, CG_INPLACE};
 
-UNARY_EMITTER(abs, U_ABS)
-UNARY_EMITTER(neg, U_NEG)
-UNARY_EMITTER(sign, U_SIGN)
-UNARY_EMITTER(relu, U_RELU)
+/* Abs, Neg, Sign, Relu also on integers: float, int8..int64 (Abs and Sign
+ * also uint8), as the runtime. */
+static bool check_int_unary(const cg_ctx *c, const cg_node *n, char *why, size_t size)
+{
+    (void)c;
+    graph_dtype dt = n->in[0]->dtype;
+    bool ok = dt == GRAPH_DT_FLOAT || dt == GRAPH_DT_INT8 || dt == GRAPH_DT_INT16 ||
+              dt == GRAPH_DT_INT32 || dt == GRAPH_DT_INT64;
+    int op = n->node->op;
+    if (dt == GRAPH_DT_UINT8 && (op == GRAPH_OP_ABS || op == GRAPH_OP_SIGN))
+        ok = true;
+    if (!ok)
+        snprintf(why, size, "dtype %s", graph_dtype_name(dt));
+    return ok;
+}
+
+#define INT_UNARY_EMITTER(sym, KIND)                                                         \
+    static ssdc_status emit_##sym(cg_ctx *c, const cg_node *n, ssdc_error *err)              \
+    {                                                                                        \
+        (void)err;                                                                           \
+        emit_unary(c, n, KIND);                                                              \
+        return SSDC_OK;                                                                      \
+    }                                                                                        \
+    const codegen_emitter codegen_emitter_##sym = {check_int_unary, emit_##sym,              \
+                                                   CG_INPLACE | CG_TYPED};
+
+INT_UNARY_EMITTER(abs, U_ABS)
+INT_UNARY_EMITTER(neg, U_NEG)
+INT_UNARY_EMITTER(sign, U_SIGN)
+INT_UNARY_EMITTER(relu, U_RELU)
 UNARY_EMITTER(sqrt, U_SQRT)
 UNARY_EMITTER(exp, U_EXP)
 UNARY_EMITTER(log, U_LOG)
@@ -211,14 +263,37 @@ UNARY_EMITTER(elu, U_ELU)
 UNARY_EMITTER(hardsigmoid, U_HARDSIGMOID)
 UNARY_EMITTER(softplus, U_SOFTPLUS)
 
-/* Cast: float to float only (other casts are folded or refused by the dtype check). */
+/* Cast between any dtypes generated code holds, with the runtime's rules:
+ * floats to integers truncate toward zero (NaN gives 0, out-of-range values
+ * saturate at the int64 range, then wrap to the width), anything to bool is
+ * "!= 0". */
 static ssdc_status emit_cast(cg_ctx *c, const cg_node *n, ssdc_error *err)
 {
     (void)err;
-    emit_unary(c, n, U_COPY);
+    graph_dtype from = n->in[0]->dtype, to = n->out[0]->dtype;
+    const char *x = cg_in(c, n, 0), *y = cg_out(c, n, 0), *T = cg_ctype(to);
+    int64_t count = n->out[0]->numel;
+    if (from == to || count == 0) {
+        emit_unary(c, n, U_COPY);
+        return SSDC_OK;
+    }
+    bool ffrom = from == GRAPH_DT_FLOAT || from == GRAPH_DT_DOUBLE;
+    bool fto = to == GRAPH_DT_FLOAT || to == GRAPH_DT_DOUBLE;
+    cg_printf(c, "    for (int i = 0; i < %lld; i++) {\n", (long long)count);
+    if (to == GRAPH_DT_BOOL) {
+        cg_printf(c, "        %s[i] = (uint8_t)(%s[i] != 0);\n", y, x);
+    } else if (ffrom && !fto) {
+        cg_printf(c, "        const double v = (double)%s[i];\n", x);
+        cg_printf(c, "        const int64_t q = v != v ? 0 : v >= 9223372036854775808.0 ? INT64_MAX\n"
+                     "                        : v < -9223372036854775808.0 ? INT64_MIN : (int64_t)v;\n");
+        cg_printf(c, "        %s[i] = (%s)q;\n", y, T);
+    } else {
+        cg_printf(c, "        %s[i] = (%s)%s[i];\n", y, T, x);
+    }
+    cg_printf(c, "    }\n");
     return SSDC_OK;
 }
-const codegen_emitter codegen_emitter_cast = {NULL, emit_cast, CG_INPLACE};
+const codegen_emitter codegen_emitter_cast = {NULL, emit_cast, CG_INPLACE | CG_TYPED};
 
 /* ---- views ---- */
 
@@ -229,7 +304,7 @@ static ssdc_status emit_view(cg_ctx *c, const cg_node *n, ssdc_error *err)
     return SSDC_OK;
 }
 
-const codegen_emitter codegen_emitter_identity = {NULL, emit_view, CG_VIEW};
+const codegen_emitter codegen_emitter_identity = {NULL, emit_view, CG_VIEW | CG_TYPED};
 
 static bool check_dropout(const cg_ctx *c, const cg_node *n, char *why, size_t size)
 {
@@ -250,12 +325,20 @@ static bool check_dropout(const cg_ctx *c, const cg_node *n, char *why, size_t s
     }
     return true;
 }
-const codegen_emitter codegen_emitter_dropout = {check_dropout, emit_view, CG_VIEW};
+const codegen_emitter codegen_emitter_dropout = {check_dropout, emit_view, CG_VIEW | CG_TYPED};
 
 /* ---- binary / variadic with broadcasting ---- */
 
 typedef enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MIN, B_MAX, B_SUM, B_MEAN, B_PRELU } binary_kind;
 
+static bool is_int_dtype(graph_dtype dt)
+{
+    return dt == GRAPH_DT_INT8 || dt == GRAPH_DT_UINT8 || dt == GRAPH_DT_INT16 ||
+           dt == GRAPH_DT_INT32 || dt == GRAPH_DT_INT64;
+}
+
+/* float for every kind; integers (wrapping, as the runtime) for the
+ * arithmetic, Min/Max/Sum/Mean; Pow with an integer exponent on a float base. */
 static bool check_bcast(const cg_ctx *c, const cg_node *n, char *why, size_t size)
 {
     (void)c;
@@ -269,23 +352,58 @@ static bool check_bcast(const cg_ctx *c, const cg_node *n, char *why, size_t siz
         snprintf(why, size, "inputs do not broadcast to the output");
         return false;
     }
-    for (int i = 0; i < n->n_in; i++)
-        if (n->in[i] && n->in_const[i] && n->in[i]->dtype != GRAPH_DT_FLOAT) {
-            snprintf(why, size, "input %d is %s", i, graph_dtype_name(n->in[i]->dtype));
-            return false;
-        }
+    graph_dtype dt = n->out[0]->dtype;
+    int op = n->node->op;
+    if (dt != GRAPH_DT_FLOAT && !(is_int_dtype(dt) && op != GRAPH_OP_POW && op != GRAPH_OP_PRELU)) {
+        snprintf(why, size, "%s on %s", n->node->op_type, graph_dtype_name(dt));
+        return false;
+    }
+    for (int i = 0; i < n->n_in; i++) {
+        if (!n->in[i] || n->in[i]->dtype == dt)
+            continue;
+        if (op == GRAPH_OP_POW && i == 1 && dt == GRAPH_DT_FLOAT && is_int_dtype(n->in[i]->dtype))
+            continue;
+        snprintf(why, size, "input %d is %s", i, graph_dtype_name(n->in[i]->dtype));
+        return false;
+    }
     return true;
 }
 
-static void binary_expr(cg_ctx *c, binary_kind k, const char *a, const char *b, char *out,
-                        size_t size)
+static void binary_expr(cg_ctx *c, binary_kind k, graph_dtype dt, graph_dtype exp_dt,
+                        const char *a, const char *b, char *out, size_t size)
 {
+    if (is_int_dtype(dt)) {
+        const char *T = cg_ctype(dt);
+        switch (k) {
+        case B_ADD: case B_SUM: case B_MEAN:
+            snprintf(out, size, "(%s)((uint64_t)%s + (uint64_t)%s)", T, a, b);
+            break;
+        case B_SUB: snprintf(out, size, "(%s)((uint64_t)%s - (uint64_t)%s)", T, a, b); break;
+        case B_MUL: snprintf(out, size, "(%s)((uint64_t)%s * (uint64_t)%s)", T, a, b); break;
+        case B_DIV:
+            /* the runtime refuses a zero divisor; here it gives 0 instead of trapping */
+            if (dt == GRAPH_DT_UINT8)
+                snprintf(out, size, "(%s == 0 ? (%s)0 : (%s)(%s / %s))", b, T, T, a, b);
+            else
+                snprintf(out, size,
+                         "(%s == 0 ? (%s)0 : %s == -1 ? (%s)(0 - (uint64_t)%s) : (%s)(%s / %s))", b,
+                         T, b, T, a, T, a, b);
+            break;
+        default: break;
+        }
+        return;
+    }
     switch (k) {
     case B_ADD: case B_SUM: case B_MEAN: snprintf(out, size, "%s + %s", a, b); break;
     case B_SUB: snprintf(out, size, "%s - %s", a, b); break;
     case B_MUL: snprintf(out, size, "%s * %s", a, b); break;
     case B_DIV: snprintf(out, size, "%s / %s", a, b); break;
-    case B_POW: snprintf(out, size, "%s(%s, %s)", cg_math(c, CG_FN_POWF), a, b); break;
+    case B_POW:
+        if (exp_dt == GRAPH_DT_FLOAT)
+            snprintf(out, size, "%s(%s, %s)", cg_math(c, CG_FN_POWF), a, b);
+        else
+            snprintf(out, size, "%s(%s, (float)%s)", cg_math(c, CG_FN_POWF), a, b);
+        break;
     default: break;
     }
 }
@@ -295,9 +413,13 @@ static ssdc_status emit_binary(cg_ctx *c, const cg_node *n, binary_kind k)
     const char *y = cg_out(c, n, 0);
     const graph_value *ops[CG_MAX_IO];
     const char *names[CG_MAX_IO];
+    graph_dtype dt = n->out[0]->dtype, exp_dt = dt;
+    const char *T = cg_ctype(dt);
     int m = 0;
     for (int i = 0; i < n->n_in; i++)
         if (n->in[i]) {
+            if (m == 1)
+                exp_dt = n->in[i]->dtype;
             ops[m] = n->in[i];
             names[m++] = cg_in(c, n, i);
         }
@@ -305,7 +427,7 @@ static ssdc_status emit_binary(cg_ctx *c, const cg_node *n, binary_kind k)
     cg_bcast_init(&b, n->out[0], ops, m);
     if (b.numel == 0)
         return SSDC_OK;
-    static char idx[CG_MAX_IO][200];
+    char idx[CG_MAX_IO][200];
     char oidx[200];
     int ind = cg_bcast_open(c, &b, idx, oidx);
     if (k == B_PRELU) {
@@ -321,12 +443,14 @@ static ssdc_status emit_binary(cg_ctx *c, const cg_node *n, binary_kind k)
         return SSDC_OK;
     }
     if (k == B_MIN || k == B_MAX) {
-        /* left fold; NaN propagates as in the runtime */
+        /* left fold; for floats NaN propagates as in the runtime */
+        bool fl = dt == GRAPH_DT_FLOAT;
         cg_printf(c, "%*s{\n", ind, "");
-        cg_printf(c, "%*s    float a = %s[%s], b;\n", ind, "", names[0], idx[0]);
+        cg_printf(c, "%*s    %s a = %s[%s], b;\n", ind, "", T, names[0], idx[0]);
         for (int j = 1; j < m; j++) {
             cg_printf(c, "%*s    b = %s[%s];\n", ind, "", names[j], idx[j]);
-            cg_printf(c, "%*s    a = (a %s b || a != a) ? a : b;\n", ind, "", k == B_MIN ? "<" : ">");
+            cg_printf(c, "%*s    a = (a %s b%s) ? a : b;\n", ind, "", k == B_MIN ? "<" : ">",
+                      fl ? " || a != a" : "");
         }
         cg_printf(c, "%*s    %s[%s] = a;\n", ind, "", y, oidx);
         cg_printf(c, "%*s}\n", ind, "");
@@ -335,15 +459,17 @@ static ssdc_status emit_binary(cg_ctx *c, const cg_node *n, binary_kind k)
     char expr[4096], tmp[4096], a[260], bb[260];
     snprintf(a, sizeof a, "%s[%s]", names[0], idx[0]);
     snprintf(bb, sizeof bb, "%s[%s]", names[1], idx[1]);
-    binary_expr(c, k, a, bb, expr, sizeof expr);
+    binary_expr(c, k, dt, exp_dt, a, bb, expr, sizeof expr);
     for (int j = 2; j < m; j++) {
         snprintf(bb, sizeof bb, "%s[%s]", names[j], idx[j]);
-        char paren[4096];
+        char paren[4200];
         snprintf(paren, sizeof paren, "(%s)", expr);
-        binary_expr(c, k, paren, bb, tmp, sizeof tmp);
+        binary_expr(c, k, dt, exp_dt, paren, bb, tmp, sizeof tmp);
         snprintf(expr, sizeof expr, "%s", tmp);
     }
-    if (k == B_MEAN)
+    if (k == B_MEAN && is_int_dtype(dt))
+        cg_printf(c, "%*s%s[%s] = (%s)((int64_t)(%s) / %d);\n", ind, "", y, oidx, T, expr, m);
+    else if (k == B_MEAN)
         cg_printf(c, "%*s%s[%s] = (%s) * %s;\n", ind, "", y, oidx, expr,
                   cg_flit(c, 1.0f / (float)m));
     else
@@ -357,7 +483,8 @@ static ssdc_status emit_binary(cg_ctx *c, const cg_node *n, binary_kind k)
         (void)err;                                                                           \
         return emit_binary(c, n, KIND);                                                      \
     }                                                                                        \
-    const codegen_emitter codegen_emitter_##sym = {check_bcast, emit_##sym, CG_INPLACE};
+    const codegen_emitter codegen_emitter_##sym = {check_bcast, emit_##sym,                  \
+                                                   CG_INPLACE | CG_TYPED};
 
 BINARY_EMITTER(add, B_ADD)
 BINARY_EMITTER(sub, B_SUB)
@@ -429,49 +556,107 @@ static ssdc_status emit_clip(cg_ctx *c, const cg_node *n, ssdc_error *err)
 }
 const codegen_emitter codegen_emitter_clip = {check_clip, emit_clip, CG_INPLACE};
 
-/* ---- Where with a constant condition ---- */
+/* ---- comparisons and logic (bool results, one byte 0/1) ---- */
+
+typedef enum { C_EQUAL, C_GREATER, C_GE, C_LESS, C_LE, L_AND, L_OR, L_XOR } cmp_kind;
+
+static bool check_cmp(const cg_ctx *c, const cg_node *n, char *why, size_t size)
+{
+    (void)c;
+    cg_bcast b;
+    const graph_value *ops[2] = {n->in[0], n->in[1]};
+    if (!cg_bcast_init(&b, n->out[0], ops, 2)) {
+        snprintf(why, size, "inputs do not broadcast to the output");
+        return false;
+    }
+    if (n->in[0]->dtype != n->in[1]->dtype) {
+        snprintf(why, size, "inputs of dtypes %s and %s", graph_dtype_name(n->in[0]->dtype),
+                 graph_dtype_name(n->in[1]->dtype));
+        return false;
+    }
+    return true;
+}
+
+static ssdc_status emit_cmp(cg_ctx *c, const cg_node *n, cmp_kind k)
+{
+    const char *y = cg_out(c, n, 0), *a = cg_in(c, n, 0), *bn = cg_in(c, n, 1);
+    cg_bcast b;
+    const graph_value *ops[2] = {n->in[0], n->in[1]};
+    cg_bcast_init(&b, n->out[0], ops, 2);
+    if (b.numel == 0)
+        return SSDC_OK;
+    char idx[CG_MAX_IO][200], oidx[200], ea[260], eb[260];
+    int ind = cg_bcast_open(c, &b, idx, oidx);
+    snprintf(ea, sizeof ea, "%s[%s]", a, idx[0]);
+    snprintf(eb, sizeof eb, "%s[%s]", bn, idx[1]);
+    static const char *const ops_c[] = {"==", ">", ">=", "<", "<="};
+    if (k <= C_LE)
+        cg_printf(c, "%*s%s[%s] = (uint8_t)(%s %s %s);\n", ind, "", y, oidx, ea, ops_c[k], eb);
+    else
+        cg_printf(c, "%*s%s[%s] = (uint8_t)((%s != 0) %s (%s != 0));\n", ind, "", y, oidx, ea,
+                  k == L_AND ? "&" : k == L_OR ? "|" : "^", eb);
+    return SSDC_OK;
+}
+
+#define CMP_EMITTER(sym, KIND)                                                               \
+    static ssdc_status emit_##sym(cg_ctx *c, const cg_node *n, ssdc_error *err)              \
+    {                                                                                        \
+        (void)err;                                                                           \
+        return emit_cmp(c, n, KIND);                                                         \
+    }                                                                                        \
+    const codegen_emitter codegen_emitter_##sym = {check_cmp, emit_##sym, CG_TYPED};
+
+CMP_EMITTER(equal, C_EQUAL)
+CMP_EMITTER(greater, C_GREATER)
+CMP_EMITTER(greaterorequal, C_GE)
+CMP_EMITTER(less, C_LESS)
+CMP_EMITTER(lessorequal, C_LE)
+CMP_EMITTER(and, L_AND)
+CMP_EMITTER(or, L_OR)
+CMP_EMITTER(xor, L_XOR)
+
+static ssdc_status emit_not(cg_ctx *c, const cg_node *n, ssdc_error *err)
+{
+    (void)err;
+    cg_printf(c, "    for (int i = 0; i < %lld; i++)\n        %s[i] = (uint8_t)(%s[i] == 0);\n",
+              (long long)n->out[0]->numel, cg_out(c, n, 0), cg_in(c, n, 0));
+    return SSDC_OK;
+}
+const codegen_emitter codegen_emitter_not = {NULL, emit_not, CG_INPLACE | CG_TYPED};
+
+/* ---- Where ---- */
 
 static bool check_where(const cg_ctx *c, const cg_node *n, char *why, size_t size)
 {
-    if (!n->in_const[0]) {
-        snprintf(why, size, "the condition is computed at run time (bool tensors are not generated)");
-        return false;
-    }
+    (void)c;
     cg_bcast b;
     const graph_value *ops[3] = {n->in[0], n->in[1], n->in[2]};
     if (!cg_bcast_init(&b, n->out[0], ops, 3)) {
         snprintf(why, size, "inputs do not broadcast to the output");
         return false;
     }
-    for (int i = 1; i < 3; i++)
-        if (n->in_const[i] && n->in[i]->dtype != GRAPH_DT_FLOAT) {
-            snprintf(why, size, "input %d is %s", i, graph_dtype_name(n->in[i]->dtype));
-            return false;
-        }
-    (void)c;
+    if (n->in[0]->dtype != GRAPH_DT_BOOL) {
+        snprintf(why, size, "the condition is %s", graph_dtype_name(n->in[0]->dtype));
+        return false;
+    }
     return true;
 }
 
 static ssdc_status emit_where(cg_ctx *c, const cg_node *n, ssdc_error *err)
 {
     (void)err;
-    const graph_value *cond = n->in[0];
-    const uint8_t *cd = cond->data;
     cg_bcast b;
-    const graph_value *ops[3] = {cond, n->in[1], n->in[2]};
+    const graph_value *ops[3] = {n->in[0], n->in[1], n->in[2]};
     cg_bcast_init(&b, n->out[0], ops, 3);
     if (b.numel == 0)
         return SSDC_OK;
-    const char *a = cg_in(c, n, 1), *bb = cg_in(c, n, 2), *y = cg_out(c, n, 0);
-    cg_printf(c, "    static const unsigned char cond[%lld] = {", (long long)cond->numel);
-    for (int64_t i = 0; i < cond->numel; i++)
-        cg_printf(c, "%s%s%d", i ? "," : "", i % 32 ? "" : "\n        ", cd[i] != 0);
-    cg_printf(c, "\n    };\n");
-    static char idx[CG_MAX_IO][200];
+    const char *cond = cg_in(c, n, 0), *a = cg_in(c, n, 1), *bb = cg_in(c, n, 2);
+    const char *y = cg_out(c, n, 0);
+    char idx[CG_MAX_IO][200];
     char oidx[200];
     int ind = cg_bcast_open(c, &b, idx, oidx);
-    cg_printf(c, "%*s%s[%s] = cond[%s] ? %s[%s] : %s[%s];\n", ind, "", y, oidx, idx[0], a, idx[1],
-              bb, idx[2]);
+    cg_printf(c, "%*s%s[%s] = %s[%s] ? %s[%s] : %s[%s];\n", ind, "", y, oidx, cond, idx[0], a,
+              idx[1], bb, idx[2]);
     return SSDC_OK;
 }
-const codegen_emitter codegen_emitter_where = {check_where, emit_where, 0};
+const codegen_emitter codegen_emitter_where = {check_where, emit_where, CG_TYPED};

@@ -317,7 +317,7 @@ static bool check_softmax(const cg_ctx *c, const cg_node *n, char *why, size_t s
 
 static ssdc_status emit_softmax_kind(cg_ctx *c, const cg_node *n, bool log_out)
 {
-    int64_t outer, len, inner;
+    int64_t outer = 0, len = 0, inner = 0;
     softmax_layout(c, n, &outer, &len, &inner);
     const char *X = cg_in(c, n, 0), *Y = cg_out(c, n, 0);
     if (outer * len * inner == 0)
@@ -419,7 +419,7 @@ static ssdc_status emit_bn(cg_ctx *c, const cg_node *n, ssdc_error *err)
 {
     const graph_value *x = n->in[0];
     int64_t batch = x->dims[0], chans = x->dims[1];
-    int64_t size = batch * chans ? x->numel / (batch * chans) : 0;
+    int64_t size = batch * chans != 0 ? x->numel / (batch * chans) : 0;
     float eps = graph_attr_float(n->node, "epsilon", 1e-5f);
     const char *X = cg_in(c, n, 0), *Y = cg_out(c, n, 0);
     bool all_const = true;
@@ -463,3 +463,67 @@ static ssdc_status emit_bn(cg_ctx *c, const cg_node *n, ssdc_error *err)
     return SSDC_OK;
 }
 const codegen_emitter codegen_emitter_batchnormalization = {check_bn, emit_bn, CG_INPLACE};
+
+/* ---- ArgMax / ArgMin (int64 indices) ---- */
+
+static bool check_arg(const cg_ctx *c, const cg_node *n, char *why, size_t size)
+{
+    (void)c;
+    graph_dtype dt = n->in[0]->dtype;
+    if (dt != GRAPH_DT_FLOAT && dt != GRAPH_DT_DOUBLE && dt != GRAPH_DT_INT32 &&
+        dt != GRAPH_DT_INT64) {
+        snprintf(why, size, "dtype %s", graph_dtype_name(dt));
+        return false;
+    }
+    int r = n->in[0]->rank;
+    int64_t axis = graph_attr_int(n->node, "axis", 0);
+    if (axis < -r || axis >= r || n->in[0]->dims[axis < 0 ? axis + r : axis] == 0) {
+        snprintf(why, size, "axis %lld of rank %d (or of length 0)", (long long)axis, r);
+        return false;
+    }
+    return true;
+}
+
+/* The first best index (the last with select_last_index), as the runtime. */
+static ssdc_status emit_arg(cg_ctx *c, const cg_node *n, bool is_max)
+{
+    const graph_value *x = n->in[0];
+    int r = x->rank;
+    int64_t axis = graph_attr_int(n->node, "axis", 0);
+    int a = (int)(axis < 0 ? axis + r : axis);
+    bool last = graph_attr_int(n->node, "select_last_index", 0) != 0;
+    int64_t outer = cg_prod(x->dims, 0, a), ad = x->dims[a], inner = cg_prod(x->dims, a + 1, r);
+    const char *X = cg_in(c, n, 0), *Y = cg_out(c, n, 0), *T = cg_ctype(x->dtype);
+    if (outer * inner == 0)
+        return SSDC_OK;
+    const char *op = is_max ? ">" : "<";
+    cg_printf(c, "    for (int o = 0; o < %lld; o++)\n", (long long)outer);
+    cg_printf(c, "        for (int j = 0; j < %lld; j++) {\n", (long long)inner);
+    cg_printf(c, "            const %s *xr = %s + o * %lld + j;\n", T, X, (long long)(ad * inner));
+    cg_printf(c, "            %s best = xr[0];\n            int64_t bi = 0;\n", T);
+    cg_printf(c, "            for (int k = 1; k < %lld; k++) {\n", (long long)ad);
+    cg_printf(c, "                const %s v = xr[k * %lld];\n", T, (long long)inner);
+    if (last)
+        cg_printf(c, "                if (v %s best || v == best) {\n", op);
+    else
+        cg_printf(c, "                if (v %s best) {\n", op);
+    cg_printf(c, "                    best = v;\n                    bi = k;\n                }\n");
+    cg_printf(c, "            }\n");
+    cg_printf(c, "            %s[o * %lld + j] = bi;\n        }\n", Y, (long long)inner);
+    return SSDC_OK;
+}
+
+static ssdc_status emit_argmax(cg_ctx *c, const cg_node *n, ssdc_error *err)
+{
+    (void)err;
+    return emit_arg(c, n, true);
+}
+
+static ssdc_status emit_argmin(cg_ctx *c, const cg_node *n, ssdc_error *err)
+{
+    (void)err;
+    return emit_arg(c, n, false);
+}
+
+const codegen_emitter codegen_emitter_argmax = {check_arg, emit_argmax, CG_TYPED};
+const codegen_emitter codegen_emitter_argmin = {check_arg, emit_argmin, CG_TYPED};

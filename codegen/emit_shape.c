@@ -50,8 +50,8 @@ void cg_emit_strided_copy(cg_ctx *c, const char *dst, const char *src, int rank,
             pos += (size_t)snprintf(idx + pos, sizeof idx - pos, " + i%d * %lld", d,
                                     (long long)st[d]);
     if (rows && loops == 0) {
-        cg_printf(c, "    memcpy(%s, %s + %s, (size_t)%lld * sizeof(float));\n", dst, src, idx,
-                  (long long)dims[r - 1]);
+        cg_printf(c, "    memcpy(%s, %s + %s, (size_t)%lld * sizeof(*%s));\n", dst, src, idx,
+                  (long long)dims[r - 1], dst);
         return;
     }
     cg_printf(c, "    {\n        int o = 0;\n");
@@ -62,8 +62,8 @@ void cg_emit_strided_copy(cg_ctx *c, const char *dst, const char *src, int rank,
         ind += 4;
     }
     if (rows) {
-        cg_printf(c, "%*smemcpy(%s + o, %s + %s, (size_t)%lld * sizeof(float));\n", ind, "", dst,
-                  src, idx, (long long)dims[r - 1]);
+        cg_printf(c, "%*smemcpy(%s + o, %s + %s, (size_t)%lld * sizeof(*%s));\n", ind, "", dst,
+                  src, idx, (long long)dims[r - 1], dst);
         cg_printf(c, "%*so += %lld;\n", ind, "", (long long)dims[r - 1]);
     } else {
         cg_printf(c, "%*s%s[o++] = %s[%s];\n", ind, "", dst, src, idx);
@@ -77,15 +77,15 @@ static ssdc_status emit_copy(cg_ctx *c, const cg_node *n, ssdc_error *err)
 {
     (void)err;
     if (n->out[0]->numel > 0)
-        cg_printf(c, "    memcpy(%s, %s, (size_t)%lld * sizeof(float));\n", cg_out(c, n, 0),
-                  cg_in(c, n, 0), (long long)n->out[0]->numel);
+        cg_printf(c, "    memcpy(%s, %s, (size_t)%lld * sizeof(*%s));\n", cg_out(c, n, 0),
+                  cg_in(c, n, 0), (long long)n->out[0]->numel, cg_out(c, n, 0));
     return SSDC_OK;
 }
 
-const codegen_emitter codegen_emitter_reshape = {NULL, emit_copy, CG_VIEW};
-const codegen_emitter codegen_emitter_flatten = {NULL, emit_copy, CG_VIEW};
-const codegen_emitter codegen_emitter_squeeze = {NULL, emit_copy, CG_VIEW};
-const codegen_emitter codegen_emitter_unsqueeze = {NULL, emit_copy, CG_VIEW};
+const codegen_emitter codegen_emitter_reshape = {NULL, emit_copy, CG_VIEW | CG_TYPED};
+const codegen_emitter codegen_emitter_flatten = {NULL, emit_copy, CG_VIEW | CG_TYPED};
+const codegen_emitter codegen_emitter_squeeze = {NULL, emit_copy, CG_VIEW | CG_TYPED};
+const codegen_emitter codegen_emitter_unsqueeze = {NULL, emit_copy, CG_VIEW | CG_TYPED};
 
 /* Index lists (input i) must be constants. */
 static bool need_const(const cg_node *n, int from, char *why, size_t size)
@@ -127,7 +127,7 @@ static ssdc_status emit_transpose(cg_ctx *c, const cg_node *n, ssdc_error *err)
     cg_emit_strided_copy(c, cg_out(c, n, 0), cg_in(c, n, 0), r, dims, st, 0);
     return SSDC_OK;
 }
-const codegen_emitter codegen_emitter_transpose = {NULL, emit_transpose, 0};
+const codegen_emitter codegen_emitter_transpose = {NULL, emit_transpose, CG_TYPED};
 
 /* ---- Slice ---- */
 
@@ -194,7 +194,7 @@ static bool check_slice(const cg_ctx *c, const cg_node *n, char *why, size_t siz
     }
     return true;
 }
-const codegen_emitter codegen_emitter_slice = {check_slice, emit_slice, 0};
+const codegen_emitter codegen_emitter_slice = {check_slice, emit_slice, CG_TYPED};
 
 /* ---- Expand / Tile ---- */
 
@@ -215,7 +215,7 @@ static ssdc_status emit_expand(cg_ctx *c, const cg_node *n, ssdc_error *err)
     cg_emit_strided_copy(c, cg_out(c, n, 0), cg_in(c, n, 0), R, y->dims, st, 0);
     return SSDC_OK;
 }
-const codegen_emitter codegen_emitter_expand = {check_lists, emit_expand, 0};
+const codegen_emitter codegen_emitter_expand = {check_lists, emit_expand, CG_TYPED};
 
 static ssdc_status emit_tile(cg_ctx *c, const cg_node *n, ssdc_error *err)
 {
@@ -236,7 +236,7 @@ static ssdc_status emit_tile(cg_ctx *c, const cg_node *n, ssdc_error *err)
     cg_emit_strided_copy(c, cg_out(c, n, 0), cg_in(c, n, 0), 2 * r, dims, st, 0);
     return SSDC_OK;
 }
-const codegen_emitter codegen_emitter_tile = {check_lists, emit_tile, 0};
+const codegen_emitter codegen_emitter_tile = {check_lists, emit_tile, CG_TYPED};
 
 /* ---- Concat / Split ---- */
 
@@ -256,19 +256,20 @@ static ssdc_status emit_concat(cg_ctx *c, const cg_node *n, ssdc_error *err)
             continue;
         const char *src = cg_in(c, n, i), *dst = cg_out(c, n, 0);
         if (outer == 1) {
-            cg_printf(c, "    memcpy(%s + %lld, %s, (size_t)%lld * sizeof(float));\n", dst,
-                      (long long)off, src, (long long)len);
+            cg_printf(c, "    memcpy(%s + %lld, %s, (size_t)%lld * sizeof(*%s));\n", dst,
+                      (long long)off, src, (long long)len, dst);
         } else {
             cg_printf(c, "    for (int i = 0; i < %lld; i++)\n", (long long)outer);
             cg_printf(c, "        memcpy(%s + i * %lld + %lld, %s + i * %lld, (size_t)%lld * "
-                         "sizeof(float));\n",
-                      dst, (long long)row, (long long)off, src, (long long)len, (long long)len);
+                         "sizeof(*%s));\n",
+                      dst, (long long)row, (long long)off, src, (long long)len, (long long)len,
+                      dst);
         }
         off += len;
     }
     return SSDC_OK;
 }
-const codegen_emitter codegen_emitter_concat = {NULL, emit_concat, 0};
+const codegen_emitter codegen_emitter_concat = {NULL, emit_concat, CG_TYPED};
 
 static ssdc_status emit_split(cg_ctx *c, const cg_node *n, ssdc_error *err)
 {
@@ -289,13 +290,14 @@ static ssdc_status emit_split(cg_ctx *c, const cg_node *n, ssdc_error *err)
         if (len > 0) {
             const char *src = cg_in(c, n, 0), *dst = cg_out(c, n, o);
             if (outer == 1)
-                cg_printf(c, "    memcpy(%s, %s + %lld, (size_t)%lld * sizeof(float));\n", dst,
-                          src, (long long)off, (long long)len);
+                cg_printf(c, "    memcpy(%s, %s + %lld, (size_t)%lld * sizeof(*%s));\n", dst,
+                          src, (long long)off, (long long)len, dst);
             else {
                 cg_printf(c, "    for (int i = 0; i < %lld; i++)\n", (long long)outer);
                 cg_printf(c, "        memcpy(%s + i * %lld, %s + i * %lld + %lld, (size_t)%lld * "
-                             "sizeof(float));\n",
-                          dst, (long long)len, src, (long long)row, (long long)off, (long long)len);
+                             "sizeof(*%s));\n",
+                          dst, (long long)len, src, (long long)row, (long long)off, (long long)len,
+                          dst);
             }
         }
         off += len;
@@ -315,20 +317,23 @@ static bool check_split(const cg_ctx *c, const cg_node *n, char *why, size_t siz
         }
     return true;
 }
-const codegen_emitter codegen_emitter_split = {check_split, emit_split, 0};
+const codegen_emitter codegen_emitter_split = {check_split, emit_split, CG_TYPED};
 
-/* ---- Gather (constant indices) ---- */
+/* ---- Gather ---- */
 
 static bool check_gather(const cg_ctx *c, const cg_node *n, char *why, size_t size)
 {
     (void)c;
-    if (!n->in_const[1]) {
-        snprintf(why, size, "indices are computed at run time; they must be a constant");
+    if (n->in[1]->dtype != GRAPH_DT_INT64 && n->in[1]->dtype != GRAPH_DT_INT32) {
+        snprintf(why, size, "indices are %s", graph_dtype_name(n->in[1]->dtype));
         return false;
     }
     return true;
 }
 
+/* Constant indices become a table; run-time ones are read (negative ones
+ * count from the end; out-of-range ones, which the runtime refuses, are
+ * clamped so no read leaves the data). */
 static ssdc_status emit_gather(cg_ctx *c, const cg_node *n, ssdc_error *err)
 {
     (void)err;
@@ -340,27 +345,41 @@ static ssdc_status emit_gather(cg_ctx *c, const cg_node *n, ssdc_error *err)
     if (n->out[0]->numel == 0)
         return SSDC_OK;
     const char *src = cg_in(c, n, 0), *dst = cg_out(c, n, 0);
-    cg_printf(c, "    static const int32_t idx[%lld] = {", (long long)ix->numel);
-    for (int64_t j = 0; j < ix->numel; j++) {
-        int64_t i = list_get(ix, j);
-        if (i < 0)
-            i += ad;
-        cg_printf(c, "%s%s%lld", j ? "," : "", j % 16 ? " " : "\n        ", (long long)i);
+    char idx[64];
+    if (n->in_const[1]) {
+        cg_printf(c, "    static const int32_t idx[%lld] = {", (long long)ix->numel);
+        for (int64_t j = 0; j < ix->numel; j++) {
+            int64_t i = list_get(ix, j);
+            if (i < 0)
+                i += ad;
+            cg_printf(c, "%s%s%lld", j ? "," : "", j % 16 ? " " : "\n        ", (long long)i);
+        }
+        cg_printf(c, "\n    };\n");
+        snprintf(idx, sizeof idx, "idx[j]");
+    } else {
+        snprintf(idx, sizeof idx, "q");
     }
-    cg_printf(c, "\n    };\n");
     cg_printf(c, "    for (int o = 0; o < %lld; o++)\n", (long long)outer);
-    cg_printf(c, "        for (int j = 0; j < %lld; j++)\n", (long long)ix->numel);
+    cg_printf(c, "        for (int j = 0; j < %lld; j++) {\n", (long long)ix->numel);
+    if (!n->in_const[1]) {
+        cg_printf(c, "            int64_t v = (int64_t)x1[j];\n");
+        cg_printf(c, "            int q;\n");
+        cg_printf(c, "            v = v < 0 ? v + %lld : v;\n", (long long)ad);
+        cg_printf(c, "            q = (int)(v < 0 ? 0 : v > %lld ? %lld : v);\n", (long long)(ad - 1),
+                  (long long)(ad - 1));
+    }
     if (inner == 1)
-        cg_printf(c, "            %s[o * %lld + j] = %s[o * %lld + idx[j]];\n", dst,
-                  (long long)ix->numel, src, (long long)ad);
+        cg_printf(c, "            %s[o * %lld + j] = %s[o * %lld + %s];\n", dst,
+                  (long long)ix->numel, src, (long long)ad, idx);
     else
-        cg_printf(c, "            memcpy(%s + (o * %lld + j) * %lld, %s + (o * %lld + idx[j]) * "
-                     "%lld, (size_t)%lld * sizeof(float));\n",
-                  dst, (long long)ix->numel, (long long)inner, src, (long long)ad,
-                  (long long)inner, (long long)inner);
+        cg_printf(c, "            memcpy(%s + (o * %lld + j) * %lld, %s + (o * %lld + %s) * "
+                     "%lld, (size_t)%lld * sizeof(*%s));\n",
+                  dst, (long long)ix->numel, (long long)inner, src, (long long)ad, idx,
+                  (long long)inner, (long long)inner, dst);
+    cg_printf(c, "        }\n");
     return SSDC_OK;
 }
-const codegen_emitter codegen_emitter_gather = {check_gather, emit_gather, 0};
+const codegen_emitter codegen_emitter_gather = {check_gather, emit_gather, CG_TYPED};
 
 /* ---- Pad ---- */
 
@@ -384,7 +403,7 @@ static int64_t pad_map(pad_mode mode, int64_t i, int64_t d)
 }
 
 static bool pad_plan(const cg_node *n, pad_mode *mode, int64_t *before, int64_t *out_dims,
-                     float *cval, char *why, size_t size)
+                     double *cval, char *why, size_t size)
 {
     const graph_value *x = n->in[0];
     const char *m = graph_attr_string(n->node, "mode", "constant");
@@ -434,9 +453,9 @@ static bool pad_plan(const cg_node *n, pad_mode *mode, int64_t *before, int64_t 
         before[axes[k]] = pads[k];
         out_dims[axes[k]] = x->dims[axes[k]] + pads[k] + pads[k + na];
     }
-    *cval = 0.0f;
+    *cval = 0.0;
     if (n->n_in > 2 && n->in[2] && n->in[2]->numel > 0)
-        *cval = (float)graph_value_get_f64(n->in[2], 0);
+        *cval = graph_value_get_f64(n->in[2], 0);
     else if (graph_node_attr(n->node, "value"))
         *cval = graph_attr_float(n->node, "value", 0.0f);
     return true;
@@ -449,7 +468,7 @@ static bool check_pad(const cg_ctx *c, const cg_node *n, char *why, size_t size)
         return false;
     pad_mode mode;
     int64_t before[GRAPH_MAX_RANK], od[GRAPH_MAX_RANK];
-    float cv;
+    double cv;
     return pad_plan(n, &mode, before, od, &cv, why, size);
 }
 
@@ -461,7 +480,7 @@ static ssdc_status emit_pad(cg_ctx *c, const cg_node *n, ssdc_error *err)
     const graph_value *x = n->in[0], *y = n->out[0];
     pad_mode mode;
     int64_t before[GRAPH_MAX_RANK], od[GRAPH_MAX_RANK];
-    float cv;
+    double cv;
     char why[200];
     pad_plan(n, &mode, before, od, &cv, why, sizeof why);
     int r = x->rank;
@@ -470,7 +489,7 @@ static ssdc_status emit_pad(cg_ctx *c, const cg_node *n, ssdc_error *err)
     const char *src = cg_in(c, n, 0), *dst = cg_out(c, n, 0);
     if (x->numel == 0) {
         cg_printf(c, "    for (int i = 0; i < %lld; i++)\n        %s[i] = %s;\n",
-                  (long long)y->numel, dst, cg_flit(c, cv));
+                  (long long)y->numel, dst, cg_lit(c, x->dtype, cv));
         return SSDC_OK;
     }
     int64_t xs[GRAPH_MAX_RANK], s = 1;
@@ -501,11 +520,11 @@ static ssdc_status emit_pad(cg_ctx *c, const cg_node *n, ssdc_error *err)
         pi += (size_t)snprintf(idx + pi, sizeof idx - pi, "%sm%d[i%d]", d ? " + " : "", d, d);
     }
     if (mode == PAD_CONSTANT)
-        cg_printf(c, "%*s%s[o++] = (%s) ? %s : %s[%s];\n", ind, "", dst, cond, cg_flit(c, cv),
-                  src, idx);
+        cg_printf(c, "%*s%s[o++] = (%s) ? %s : %s[%s];\n", ind, "", dst, cond,
+                  cg_lit(c, x->dtype, cv), src, idx);
     else
         cg_printf(c, "%*s%s[o++] = %s[%s];\n", ind, "", dst, src, idx);
     cg_printf(c, "%*s}\n", ind - 4, "");
     return SSDC_OK;
 }
-const codegen_emitter codegen_emitter_pad = {check_pad, emit_pad, 0};
+const codegen_emitter codegen_emitter_pad = {check_pad, emit_pad, CG_TYPED};

@@ -127,8 +127,13 @@ static void add_term(char *buf, size_t size, const char *v, int64_t k)
  *   r:  input index of tap (0, 0, 0) of the row, before adding ow * SW
  *   yr: the output row
  * Returns the indent of the row body; *closes gets the braces to close. */
+typedef struct {
+    bool literal;   /* r is a constant: folded into every index */
+    int64_t value;
+} row_base;
+
 static int open_rows(cg_ctx *c, const graph_window3 *w, const segment *sd, const segment *sh,
-                     int ind, const char *ybase, int *closes)
+                     int ind, const char *ybase, int *closes, row_base *rbase)
 {
     const char *vd = "od", *vh = "oh";
     bool ld = sd->hi - sd->lo > 1, lh = sh->hi - sh->lo > 1;
@@ -165,17 +170,20 @@ static int open_rows(cg_ctx *c, const graph_window3 *w, const segment *sd, const
         k += sh->lo * w->stride[1] * IW;
         ko += sh->lo * OW;
     }
-    if (!r[0])
-        snprintf(r, sizeof r, "%lld", (long long)k);
-    else
+    rbase->literal = !r[0];
+    rbase->value = k;
+    if (r[0])
         add_const(r, sizeof r, k);
     if (!yo[0])
         snprintf(yo, sizeof yo, "%lld", (long long)ko);
     else
         add_const(yo, sizeof yo, ko);
-    cg_printf(c, "%*sconst int r = %s;\n", ind, "", r);
-    cg_printf(c, "%*sfloat *yr = %s + %s;\n", ind, "", ybase, yo);
-    cg_printf(c, "%*s(void)r;\n", ind, "");
+    if (r[0])
+        cg_printf(c, "%*sconst int r = %s;\n", ind, "", r);
+    if (!strcmp(yo, "0"))
+        cg_printf(c, "%*sfloat *yr = %s;\n", ind, "", ybase);
+    else
+        cg_printf(c, "%*sfloat *yr = %s + %s;\n", ind, "", ybase, yo);
     return ind;
 }
 
@@ -189,15 +197,22 @@ static void close_rows(cg_ctx *c, int ind, int closes)
 
 /* "xc[r + ow * 2 + 5]" for a tap at constant offset k (ow literal if the
  * segment is one position). */
-static void x_ref(char *buf, size_t size, const char *base, const segment *sw, int64_t stride,
-                  int64_t k)
+static void x_ref(char *buf, size_t size, const char *base, const row_base *rb,
+                  const segment *sw, int64_t stride, int64_t k)
 {
-    char idx[128] = "r";
+    char idx[128] = "";
+    if (!rb->literal)
+        snprintf(idx, sizeof idx, "r");
+    else
+        k += rb->value;
     if (sw->hi - sw->lo > 1)
         add_term(idx, sizeof idx, "ow", stride);
     else
         k += sw->lo * stride;
-    add_const(idx, sizeof idx, k);
+    if (!idx[0])
+        snprintf(idx, sizeof idx, "%lld", (long long)k);
+    else
+        add_const(idx, sizeof idx, k);
     snprintf(buf, size, "%s[%s]", base, idx);
 }
 
@@ -325,7 +340,8 @@ static ssdc_status emit_conv(cg_ctx *c, const cg_node *n, ssdc_error *err)
                 if (!any)
                     continue;
                 int closes;
-                int rb = open_rows(c, w, sd, sh, ind, "ym", &closes);
+                row_base rbase;
+                int rb = open_rows(c, w, sd, sh, ind, "ym", &closes, &rbase);
                 for (int q = 0; q < p->nseg[2]; q++) {
                     const segment *sw = &p->seg[2][q];
                     if (sw->klo == sw->khi)
@@ -361,9 +377,11 @@ static ssdc_status emit_conv(cg_ctx *c, const cg_node *n, ssdc_error *err)
                                               w->in[2] +
                                           kw * w->dilation[2];
                             char xr[200];
-                            x_ref(xr, sizeof xr, "xc", sw, w->stride[2], off);
-                            cg_printf(c, "%s%swc[%lld] * %s", j ? " +" : "",
-                                      j && j % 3 == 0 ? "\n        " : " ", (long long)widx, xr);
+                            x_ref(xr, sizeof xr, "xc", &rbase, sw, w->stride[2], off);
+                            if (j && j % 3 == 0)
+                                cg_printf(c, " +\n%*swc[%lld] * %s", sb + 4, "", (long long)widx, xr);
+                            else
+                                cg_printf(c, "%s wc[%lld] * %s", j ? " +" : "", (long long)widx, xr);
                         }
                         cg_printf(c, ";\n");
                     }
@@ -468,7 +486,8 @@ static ssdc_status emit_pool(cg_ctx *c, const cg_node *n, bool is_max, ssdc_erro
             for (int b = 0; b < p->nseg[1]; b++) {
                 const segment *sd = &p->seg[0][a], *sh = &p->seg[1][b];
                 int closes;
-                int rb = open_rows(c, w, sd, sh, ind, "ym", &closes);
+                row_base rbase;
+                int rb = open_rows(c, w, sd, sh, ind, "ym", &closes, &rbase);
                 for (int q = 0; q < p->nseg[2]; q++) {
                     const segment *sw = &p->seg[2][q];
                     bool loop = sw->hi - sw->lo > 1;
@@ -495,7 +514,7 @@ static ssdc_status emit_pool(cg_ctx *c, const cg_node *n, bool is_max, ssdc_erro
                                                    kh * w->dilation[1]) * w->in[2] +
                                                   kw * w->dilation[2];
                                     char xr[200];
-                                    x_ref(xr, sizeof xr, "xc", sw, w->stride[2], off);
+                                    x_ref(xr, sizeof xr, "xc", &rbase, sw, w->stride[2], off);
                                     cg_printf(c, "%*sv = %s > v ? %s : v;\n", sb, "", xr, xr);
                                 }
                         cg_printf(c, "%*s%s = v;\n", sb, "", yref);
@@ -511,9 +530,11 @@ static ssdc_status emit_pool(cg_ctx *c, const cg_node *n, bool is_max, ssdc_erro
                                                    kh * w->dilation[1]) * w->in[2] +
                                                   kw * w->dilation[2];
                                     char xr[200];
-                                    x_ref(xr, sizeof xr, "xc", sw, w->stride[2], off);
-                                    cg_printf(c, "%s%s%s", j ? " +" : "",
-                                              j && j % 4 == 0 ? "\n        " : (j ? " " : ""), xr);
+                                    x_ref(xr, sizeof xr, "xc", &rbase, sw, w->stride[2], off);
+                                    if (j && j % 4 == 0)
+                                        cg_printf(c, " +\n%*s%s", sb + 4, "", xr);
+                                    else
+                                        cg_printf(c, "%s%s", j ? " + " : "", xr);
                                 }
                         cg_printf(c, ") * %s;\n", cg_flit(c, 1.0f / (float)count));
                     }

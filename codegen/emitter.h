@@ -91,6 +91,11 @@ const char *cg_math(cg_ctx *c, cg_math_fn fn);
 /* A float literal as text (valid until the next call with the same slot,
  * 8 rotating slots). */
 const char *cg_flit(cg_ctx *c, float v);
+/* C type of a dtype ("float", "double", "int64_t", "uint8_t" for uint8 and
+ * bool, ...); NULL for dtypes generated code does not hold. */
+const char *cg_ctype(graph_dtype dt);
+/* A literal of dtype dt with value v (rotating slots like cg_flit). */
+const char *cg_lit(cg_ctx *c, graph_dtype dt, double v);
 /* The graph being generated (attributes, opset). */
 const graph *cg_graph(const cg_ctx *c);
 
@@ -98,7 +103,9 @@ const graph *cg_graph(const cg_ctx *c);
 
 enum {
     CG_VIEW = 1u,     /* output 0 has input 0's bytes (Reshape, Flatten, ...): aliased */
-    CG_INPLACE = 2u,  /* elementwise: output 0 may overwrite an input of the same size */
+    CG_INPLACE = 2u,  /* elementwise: output 0 may overwrite an input of the same shape and dtype */
+    CG_TYPED = 4u,    /* handles dtypes other than float (its check says which); without it
+                         every runtime input and output must be float */
 };
 
 typedef struct {

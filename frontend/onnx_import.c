@@ -293,28 +293,26 @@ static ssdc_status onnx_decode_tensor(const Onnx__TensorProto *tp, const char *l
     default: typed_n = tp->n_int32_data; break;
     }
     size_t bytes = (size_t)numel * es;
+    /* Check the dims against the data actually present before allocating:
+     * a few header bytes must not make us allocate gigabytes. */
+    bool use_raw = tp->has_raw_data && (tp->raw_data.len > 0 || typed_n == 0);
+    if (use_raw && tp->raw_data.len != bytes)
+        return ssdc_fail(err, SSDC_ERR_FORMAT,
+                         "%s: raw_data has %zu bytes, expected %zu (%lld elements of %s)", label,
+                         tp->raw_data.len, bytes, (long long)numel, onnx_elem_type_name(dt));
+    if (!use_raw && typed_n != (size_t)numel)
+        return ssdc_fail(err, SSDC_ERR_FORMAT, "%s: has %zu data elements, expected %lld", label,
+                         typed_n, (long long)numel);
     uint8_t *data = malloc(bytes ? bytes : 1);
     if (!data)
         return ssdc_fail(err, SSDC_ERR_NOMEM, "%s: out of memory for %zu bytes", label, bytes);
 
-    if (tp->has_raw_data && (tp->raw_data.len > 0 || typed_n == 0)) {
-        if (tp->raw_data.len != bytes) {
-            free(data);
-            return ssdc_fail(err, SSDC_ERR_FORMAT,
-                             "%s: raw_data has %zu bytes, expected %zu (%lld elements of %s)",
-                             label, tp->raw_data.len, bytes, (long long)numel,
-                             onnx_elem_type_name(dt));
-        }
+    if (use_raw) {
         onnx_copy_le(data, tp->raw_data.data, (size_t)numel, es);
         if (dt == GRAPH_DT_BOOL)
             for (int64_t i = 0; i < numel; i++)
                 data[i] = data[i] != 0;
     } else {
-        if (typed_n != (size_t)numel) {
-            free(data);
-            return ssdc_fail(err, SSDC_ERR_FORMAT, "%s: has %zu data elements, expected %lld",
-                             label, typed_n, (long long)numel);
-        }
         for (int64_t i = 0; i < numel; i++) {
             switch (dt) {
             case GRAPH_DT_FLOAT: ((float *)data)[i] = tp->float_data[i]; break;

@@ -81,7 +81,9 @@ static ssdc_status fold_bn(graph *g, int bn_idx, bool *remove, bool *folded, ssd
 {
     *folded = false;
     graph_node *bn = &g->nodes[bn_idx];
-    if (graph_attr_int(bn, "training_mode", 0) != 0 || bn->n_inputs < 5 || bn->n_outputs < 1)
+    /* outputs[0] < 0: Y omitted (name ""), nothing to take over */
+    if (graph_attr_int(bn, "training_mode", 0) != 0 || bn->n_inputs < 5 || bn->n_outputs < 1 ||
+        bn->outputs[0] < 0)
         return SSDC_OK;
     for (int o = 1; o < bn->n_outputs; o++)
         if (bn->outputs[o] >= 0)
@@ -109,6 +111,8 @@ static ssdc_status fold_bn(graph *g, int bn_idx, bool *remove, bool *folded, ssd
         if (wt->shape.rank < 3)
             return SSDC_OK;
         m = wt->shape.dims[0];
+        if (m <= 0)
+            return SSDC_OK; /* no output channels: nothing to fold (and no division by 0) */
         per = numel_of(wt) / m;
     } else {
         if (wt->shape.rank != 2)

@@ -2,7 +2,10 @@
 # Installs what ssdc needs on Debian 12 (run as root), skipping what is there.
 #   scripts/install-deps.sh          build + demo dependencies
 #   scripts/install-deps.sh --test   also the test peers: ONNX test data, PyTorch
-#                                    fixtures, clang, ONNX Runtime (npm, tests only)
+#                                    fixtures, clang, ONNX Runtime (npm, tests only),
+#                                    arm-none-eabi gcc + newlib and qemu (codegen tests),
+#                                    groff and man (the man page test), chromium (the
+#                                    HTML report test renders the page headless)
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -10,7 +13,8 @@ pkgs="meson ninja-build pkg-config gcc protobuf-c-compiler libprotobuf-c-dev lib
       libopenblas-dev libcriterion-dev zlib1g-dev"
 if [ "${1:-}" = "--test" ]; then
     pkgs="$pkgs libonnx-testdata python3-onnx python3-numpy python3-torch python3-torchvision
-          valgrind dataset-fashion-mnist"
+          valgrind dataset-fashion-mnist chromium groff-base man-db
+          clang gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
     # Node.js + npm for ONNX Runtime: keep a Node.js that is already there.
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 fi

@@ -272,7 +272,20 @@ static void kill_trials(const char *what)
                      "cd '%s' && '%s' distill '%s' --data cbf --epochs 20 --batch 8 --reps 6 "
                      "--threads 1 --quiet --resume -o '%s' > '%s.out' 2>&1",
                      env("SSDC_SOURCE_ROOT"), env("SSDC_BIN"), teacher, out, out);
-        cr_assert_eq(sh(resume), 0, "trial %d: --resume failed", trial);
+        int rrc = sh(resume);
+        if (rrc != 0) {
+            char log[512], text[2048] = {0};
+            snprintf(log, sizeof log, "%s%s", out, strcmp(what, "train") ? ".out" : "");
+            if (!strcmp(what, "train"))
+                snprintf(log, sizeof log, "%s/%s.out", dir, name);
+            FILE *f = fopen(log, "r");
+            if (f) {
+                size_t nr = fread(text, 1, sizeof text - 1, f);
+                text[nr] = 0;
+                fclose(f);
+            }
+            cr_assert_fail("trial %d: --resume failed (exit %d): %s", trial, rrc, text);
+        }
         graph *g = NULL;
         ssdc_error err = {0};
         cr_assert_eq(onnx_import_file(out, &g, &err), SSDC_OK, "trial %d: %s", trial, err.msg);

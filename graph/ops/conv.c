@@ -7,7 +7,8 @@
 #include <string.h>
 
 /* Reads an INTS attribute of exactly n positive (or, for pads, non-negative)
- * entries into dst; absent: dst keeps its defaults. */
+ * entries, none above SSDC_MAX_TENSOR_ELEMS (so the window arithmetic below
+ * cannot overflow), into dst; absent: dst keeps its defaults. */
 static bool window_read_ints(const graph_node *node, const char *name, size_t n, int64_t min,
                              int64_t *dst, char *msg, size_t size)
 {
@@ -28,6 +29,11 @@ static bool window_read_ints(const graph_node *node, const char *name, size_t n,
                      (long long)a->ints[i], (long long)min);
             return false;
         }
+        if (a->ints[i] > SSDC_MAX_TENSOR_ELEMS) {
+            snprintf(msg, size, "attribute %s[%zu] is %lld, at most %lld supported", name, i,
+                     (long long)a->ints[i], (long long)SSDC_MAX_TENSOR_ELEMS);
+            return false;
+        }
         dst[i] = a->ints[i];
     }
     return true;
@@ -45,6 +51,15 @@ ssdc_status graph_window_resolve(const graph_node *node, int n, const int64_t *i
     w->n = n;
     int64_t pads[2 * GRAPH_MAX_RANK];
     for (int d = 0; d < n; d++) {
+        if (in[d] > SSDC_MAX_TENSOR_ELEMS ||
+            (weight_kernel && weight_kernel[d] > SSDC_MAX_TENSOR_ELEMS)) {
+            snprintf(msg, msg_size,
+                     "spatial dimension %d of the input (%lld) or the kernel (%lld) is above "
+                     "%lld",
+                     d, (long long)in[d], (long long)(weight_kernel ? weight_kernel[d] : -1),
+                     (long long)SSDC_MAX_TENSOR_ELEMS);
+            return SSDC_ERR_LIMIT;
+        }
         w->in[d] = in[d];
         w->kernel[d] = weight_kernel ? weight_kernel[d] : -1;
         w->stride[d] = 1;
@@ -90,7 +105,16 @@ ssdc_status graph_window_resolve(const graph_node *node, int n, const int64_t *i
     }
     for (int d = 0; d < n; d++) {
         int64_t k = w->kernel[d], s = w->stride[d], dil = w->dilation[d], x = w->in[d];
+        /* every operand is at most 2^31 (checked above): no overflow here */
         int64_t eff = k < 0 ? -1 : (k - 1) * dil + 1;
+        if (eff > SSDC_MAX_TENSOR_ELEMS) {
+            snprintf(msg, msg_size,
+                     "window of %lld (kernel %lld, dilation %lld) in spatial dimension %d is "
+                     "above %lld",
+                     (long long)eff, (long long)k, (long long)dil, d,
+                     (long long)SSDC_MAX_TENSOR_ELEMS);
+            return SSDC_ERR_LIMIT;
+        }
         w->out[d] = -1;
         if (same_upper || same_lower) {
             /* output = ceil(in / stride); the padding that needs is split with

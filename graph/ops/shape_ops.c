@@ -890,7 +890,11 @@ static ssdc_status pad_infer(graph_infer_ctx *c, ssdc_error *err)
                 set_dim(o, d, -1);
             continue;
         }
-        int64_t nd = in->dims[d] + pb + pe;
+        int64_t nd;
+        if (__builtin_add_overflow(in->dims[d], pb, &nd) || __builtin_add_overflow(nd, pe, &nd))
+            return graph_infer_failf(c, err, SSDC_ERR_LIMIT,
+                                     "pads %lld, %lld on axis %d of length %lld overflow", (long long)pb,
+                                     (long long)pe, d, (long long)in->dims[d]);
         if (nd < 0)
             return graph_infer_failf(c, err, SSDC_ERR_SHAPE,
                                      "pads %lld, %lld make axis %d of length %lld negative",

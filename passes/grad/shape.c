@@ -470,7 +470,8 @@ static ssdc_status keep_dims(autodiff_ctx *c, const red_info *ri, int g, int *kd
         return SSDC_OK;
     }
     int x = autodiff_input(c, 0);
-    const graph_shape *xs = &tensor(c, x)->shape;
+    /* a copy: adding tensors below may move the tensor array */
+    const graph_shape xshape = tensor(c, x)->shape, *xs = &xshape;
     ssdc_status st;
     if (*kd < 0) {
         int64_t dims[GRAPH_MAX_RANK];

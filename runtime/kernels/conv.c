@@ -329,8 +329,9 @@ static ssdc_status conv_forward(const rt_kernel_ctx *ctx, const graph_value *in,
                               need);
     const float *x = in[0].data, *wt = in[1].data;
     const float *bias = n_in > 2 && in[2].dtype == GRAPH_DT_FLOAT ? in[2].data : NULL;
-    float *y = out[0].data, *col = ctx->scratch, *ybuf = col + p.col_floats;
-    float *xpad = ybuf + p.ybuf_floats;
+    /* no scratch when no im2col/ybuf/pad is needed: NULL + 0 is undefined in C */
+    float *y = out[0].data, *col = ctx->scratch, *ybuf = col ? col + p.col_floats : NULL;
+    float *xpad = ybuf ? ybuf + p.ybuf_floats : NULL;
     for (int64_t n = 0; n < p.batch; n++) {
         const float *xn = x + n * p.chans * w->in_size;
         float *yn = y + n * p.m * w->out_size;

@@ -961,6 +961,15 @@ EW_UNARY_KERNEL(hardsigmoid, HARDSIGMOID, graph_attr_float(ctx->node, "alpha", 0
     X(GRAPH_DT_INT32, int32_t, i32, INT32_MIN, INT32_MAX)                                       \
     X(GRAPH_DT_INT64, int64_t, i64, INT64_MIN, INT64_MAX)
 
+/* A float bound (the Clip-6 attribute) in dtype T, saturated to T's range: an
+ * out-of-range float-to-integer conversion is undefined behaviour in C.  A NaN
+ * bound clips nothing (NAN_AS). */
+#define EW_CLIP_SAT(T, v, LOWEST, HIGHEST, NAN_AS)                                                \
+    ((v) != (v)                    ? (T)(NAN_AS)                                                  \
+     : (v) <= (double)(LOWEST)     ? (T)(LOWEST)                                                  \
+     : (v) >= (double)(HIGHEST)    ? (T)(HIGHEST)                                                 \
+                                   : (T)(v))
+
 /* Bound i: input i (same dtype) if given, else the Clip-6 attribute, else none. */
 static bool ew_clip_bound(const rt_kernel_ctx *ctx, const graph_value *in, int n_in, int i,
                           const char *attr, double *v)
@@ -1006,10 +1015,10 @@ static ssdc_status forward_clip(const rt_kernel_ctx *ctx, const graph_value *in,
         /* bounds read in their own dtype, so integer bounds stay exact */                      \
         const T lo = !has_lo ? (T)(LOWEST)                                                      \
                      : (n_in > 1 && in[1].data) ? ((const T *)in[1].data)[0]                    \
-                                                : (T)lo_v;                                      \
+                                                : EW_CLIP_SAT(T, lo_v, LOWEST, HIGHEST, LOWEST); \
         const T hi = !has_hi ? (T)(HIGHEST)                                                     \
                      : (n_in > 2 && in[2].data) ? ((const T *)in[2].data)[0]                    \
-                                                : (T)hi_v;                                      \
+                                                : EW_CLIP_SAT(T, hi_v, LOWEST, HIGHEST, HIGHEST); \
         const T *x = in[0].data;                                                                \
         T *o = out[0].data;                                                                     \
         for (int64_t i = 0; i < n; i++) {                                                       \

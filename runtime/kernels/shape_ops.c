@@ -706,7 +706,11 @@ static ssdc_status pad_forward(const rt_kernel_ctx *ctx, const graph_value *in, 
         case GRAPH_DT_FLOAT: cv.f32 = v; break;
         case GRAPH_DT_DOUBLE: cv.f64 = v; break;
         default: {
-            int64_t iv = (int64_t)v;
+            /* saturated (NaN -> 0): an out-of-range float-to-integer conversion is UB */
+            int64_t iv = v != v ? 0
+                         : v <= -9223372036854775808.0 ? INT64_MIN
+                         : v >= 9223372036854775808.0 ? INT64_MAX
+                                                       : (int64_t)v;
             memcpy(cv.bytes, &iv, p.esz); /* little-endian truncation */
         }
         }

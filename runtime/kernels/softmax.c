@@ -60,7 +60,8 @@ static inline float softmax_exp(float x)
     float xc;
     memcpy(&xc, &ux, sizeof xc);
     /* round to nearest with the 1.5 * 2^23 trick (exact for |v| < 2^22) */
-    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float t = xc * 1.44269504088896341f + 12582912.0f;
+    float n = t - 12582912.0f;
     float r = xc - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -70,7 +71,11 @@ static inline float softmax_exp(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    /* 2^n from t's bits (t = 1.5 * 2^23 + n, so its mantissa holds n): integer
+     * arithmetic only, since (int32_t)n is undefined when x is NaN */
+    uint32_t tb;
+    memcpy(&tb, &t, sizeof tb);
+    int32_t bits = (int32_t)((tb - 0x4B400000u + 127u) << 23);
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     float e = p * scale;

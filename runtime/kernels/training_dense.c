@@ -1084,11 +1084,12 @@ static ssdc_status sce_forward(const rt_kernel_ctx *ctx, const graph_value *in, 
     if (ctx->scratch_bytes < need)
         return rt_kernel_fail(ctx, err, SSDC_ERR_INVALID, "scratch of %zu bytes, need %zu",
                               ctx->scratch_bytes, need);
-    float *mx = ctx->scratch, *lse = mx + s.d;
+    /* no scratch (NULL) when s.d == 0: nothing per element to do then */
+    float *mx = ctx->scratch, *lse = mx ? mx + s.d : NULL;
     const float *x = in[0].data;
     float *loss = out[0].data;
     double acc = 0.0;
-    for (int64_t n = 0; n < s.n; n++) {
+    for (int64_t n = 0; n < s.n && s.d > 0; n++) {
         const float *xb = x + n * s.c * s.d;
         if (s.c > 0) {
             memcpy(mx, xb, (size_t)s.d * sizeof *mx);

@@ -5,6 +5,7 @@
  * Old-opset attribute forms are normalised into the opset-13+ input forms
  * (see onnx_normalise_node), so kernels and shape inference see one form. */
 #include "frontend/onnx_import.h"
+#include "graph/ops.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -268,14 +269,14 @@ static ssdc_status onnx_decode_tensor(const Onnx__TensorProto *tp, const char *l
         return ssdc_fail(err, SSDC_ERR_UNSUPPORTED, "%s: rank %zu, at most %d supported", label,
                          tp->n_dims, GRAPH_MAX_RANK);
     int64_t numel = 1;
-    for (size_t i = 0; i < tp->n_dims; i++) {
+    for (size_t i = 0; i < tp->n_dims; i++)
         if (tp->dims[i] < 0)
             return ssdc_fail(err, SSDC_ERR_FORMAT, "%s: negative dimension %lld", label,
                              (long long)tp->dims[i]);
-        if (graph_mul_overflow(numel, tp->dims[i], &numel) || numel > SSDC_MAX_TENSOR_ELEMS)
-            return ssdc_fail(err, SSDC_ERR_LIMIT, "%s: more than %lld elements", label,
-                             (long long)SSDC_MAX_TENSOR_ELEMS);
-    }
+    /* a zero dim counts as 1 for the limit: kernels multiply partial products */
+    if (!graph_dims_numel((int)tp->n_dims, tp->dims, &numel))
+        return ssdc_fail(err, SSDC_ERR_LIMIT, "%s: more than %lld elements", label,
+                         (long long)SSDC_MAX_TENSOR_ELEMS);
     v->dtype = (graph_dtype)dt;
     v->rank = (int)tp->n_dims;
     for (size_t i = 0; i < tp->n_dims; i++)
@@ -1050,6 +1051,51 @@ static ssdc_status onnx_check_old_opset(const graph *g, ssdc_error *err)
     return SSDC_OK;
 }
 
+/* PyTorch's exporter merges initializers that happen to hold equal values
+ * (a fresh model's BatchNorm scales, biases and statistics) and feeds the
+ * copies through Identity nodes.  They are distinct parameters: each Identity
+ * of an initializer becomes an initializer of its own (a copy), so training
+ * updates them separately and the graph computes the same. */
+static ssdc_status onnx_untie_initializers(graph *g, ssdc_error *err)
+{
+    bool *remove = NULL;
+    for (int i = 0; i < g->n_nodes; i++) {
+        graph_node *n = &g->nodes[i];
+        if (n->op != GRAPH_OP_IDENTITY || n->n_inputs != 1 || n->n_outputs != 1 ||
+            n->inputs[0] < 0 || n->outputs[0] < 0)
+            continue;
+        const graph_tensor *src = &g->tensors[n->inputs[0]];
+        graph_tensor *dst = &g->tensors[n->outputs[0]];
+        if (src->kind != GRAPH_TENSOR_INITIALIZER || dst->is_output)
+            continue;
+        int64_t numel = 1;
+        for (int d = 0; d < src->shape.rank; d++)
+            numel *= src->shape.dims[d];
+        size_t bytes = (size_t)numel * graph_dtype_size(src->dtype);
+        void *copy = malloc(bytes ? bytes : 1);
+        if (!remove)
+            remove = calloc((size_t)g->n_nodes, sizeof *remove);
+        if (!copy || !remove) {
+            free(copy);
+            free(remove);
+            return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+        }
+        if (bytes)
+            memcpy(copy, src->data, bytes);
+        dst->kind = GRAPH_TENSOR_INITIALIZER;
+        dst->dtype = src->dtype;
+        dst->shape = src->shape;
+        dst->data = copy;
+        dst->producer = -1;
+        remove[i] = true;
+    }
+    if (remove) {
+        graph_remove_nodes(g, remove);
+        free(remove);
+    }
+    return SSDC_OK;
+}
+
 /* The node's name, or "<OpType>_<index>" (made unique) when it has none. */
 static ssdc_status onnx_node_name(onnx_ctx *c, const Onnx__NodeProto *np, size_t index,
                                   char **out)
@@ -1258,6 +1304,8 @@ ssdc_status onnx_import_buffer(const void *buf, size_t len, const char *source_n
         st = onnx_build_graph(&c, m);
     if (!st)
         st = onnx_check_old_opset(c.g, err);
+    if (!st)
+        st = onnx_untie_initializers(c.g, err);
     onnx__model_proto__free_unpacked(m, NULL);
     onnx_name_set_free(&c.node_names);
     if (!st)

@@ -739,3 +739,27 @@ Test(onnx_import, buffer_source_name)
     cr_assert_null(g);
     cr_assert(strncmp(err.msg, "mem.onnx: ", 10) == 0, "%s", err.msg);
 }
+
+/* PyTorch merges equal initializers of a fresh model and feeds the copies
+ * through Identity nodes: the importer gives each its own initializer. */
+Test(onnx_import, identity_of_initializer_is_untied)
+{
+    run_python(
+        "ones = nh.from_array(np.ones(3, np.float32), 'bn1.weight')\n"
+        "zeros = nh.from_array(np.zeros(3, np.float32), 'bn1.bias')\n"
+        "nodes = [h.make_node('Identity', ['bn1.weight'], ['bn2.weight'], name='id_w'),\n"
+        "         h.make_node('Identity', ['bn1.bias'], ['bn2.bias'], name='id_b'),\n"
+        "         h.make_node('BatchNormalization', ['x', 'bn1.weight', 'bn1.bias', 'bn1.bias', 'bn1.weight'], ['y1'], name='bn1'),\n"
+        "         h.make_node('BatchNormalization', ['y1', 'bn2.weight', 'bn2.bias', 'bn2.bias', 'bn2.weight'], ['y'], name='bn2')]\n"
+        "save('tied.onnx', nodes, [vi('x', [2, 3, 4])], [vi('y', [2, 3, 4])], inits=[ones, zeros])\n");
+    graph *g = import_ok(tmp_path("tied.onnx"));
+    cr_assert_eq(g->n_nodes, 2, "the Identity nodes are gone");
+    for (int i = 0; i < g->n_nodes; i++)
+        cr_assert_str_eq(g->nodes[i].op_type, "BatchNormalization");
+    int w2 = graph_find_tensor(g, "bn2.weight"), w1 = graph_find_tensor(g, "bn1.weight");
+    cr_assert(w1 >= 0 && w2 >= 0);
+    cr_assert_eq(g->tensors[w2].kind, GRAPH_TENSOR_INITIALIZER);
+    cr_assert_neq(g->tensors[w2].data, g->tensors[w1].data, "a copy, not shared memory");
+    cr_assert_eq(((float *)g->tensors[w2].data)[2], 1.0f);
+    graph_free(g);
+}

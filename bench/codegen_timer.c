@@ -1,6 +1,7 @@
 /* Timing harness for generated code (bench/codegen): compiled by the script
  * together with one generated NAME.c, with
- *   -include NAME.h -DCG_RUN=NAME_run -DCG_IN=NAME_INPUT_SIZE -DCG_OUT=NAME_OUTPUT_SIZE
+ *   -D_POSIX_C_SOURCE=200809L -include NAME.h -DCG_RUN=NAME_run -DCG_IN=NAME_INPUT_SIZE
+ *   -DCG_OUT=NAME_OUTPUT_SIZE
  * Runs NAME_run on uniform random inputs in [-1, 1): W warm-up calls, then N
  * timed calls (one clock read per call), and prints one JSON object like
  * bench_forward's: {"median_us":...,"mean_us":...,"min_us":...,"p10_us":...,
@@ -8,7 +9,9 @@
  * meson (it needs a generated header).
  *
  *   timer [ITERS] [WARMUP] */
+#ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>

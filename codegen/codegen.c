@@ -232,6 +232,10 @@ const char *cg_lit(cg_ctx *c, graph_dtype dt, double v)
         snprintf(s, 64, "%d", v != 0);
         return s;
     }
+    if (dt == GRAPH_DT_UINT8) {
+        snprintf(s, 64, "%u", (unsigned)(uint8_t)(int64_t)v);
+        return s;
+    }
     char lit[48];
     int_literal(dt, (int64_t)v, lit, sizeof lit);
     snprintf(s, 64, "%s%.48s%s", v < 0 ? "(" : "", lit, v < 0 ? ")" : "");
@@ -753,7 +757,12 @@ static void emit_main_file(cg_ctx *c, cg_buf *m, bool has_run)
         cg_buf_printf(m, "    ins[%d] = in%d;\n", k, k);
     for (int o = 0; o < g->n_outputs; o++)
         cg_buf_printf(m, "    outs[%d] = out%d;\n", o, o);
-    cg_buf_puts(m, "    (void)ins;\n    (void)outs;\n    for (;;) {\n        rc = 1;\n");
+    cg_buf_printf(m, "    (void)ins;\n    (void)outs;\n    (void)read_values;\n    for (;;) {\n        rc = 1;\n");
+    /* inputs without elements: exactly one sample */
+    cg_buf_puts(m, "        if (samples > 0 && (0");
+    for (int k = 0; k < c->n_run_inputs; k++)
+        cg_buf_printf(m, " + (long)%s_INPUT%d_SIZE", U, k);
+    cg_buf_puts(m, ") == 0)\n            break;\n");
     for (int i = 0; i < g->n_inputs; i++) {
         int k = c->run_input[i];
         if (k < 0)
@@ -774,7 +783,7 @@ static void emit_main_file(cg_ctx *c, cg_buf *m, bool has_run)
         "            return 1;\n"
         "        }\n");
     if (has_run && g->n_outputs == 1)
-        cg_buf_printf(m, "        if (%s_run(in0, out0) != 0) {\n", N);
+        cg_buf_printf(m, "        if (%s_run(%s, out0) != 0) {\n", N, c->n_run_inputs ? "in0" : "NULL");
     else
         cg_buf_printf(m, "        if (%s_run_multi(ins, outs) != 0) {\n", N);
     cg_buf_printf(m,
@@ -1420,9 +1429,10 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
                 continue;
         }
         char buf[160];
-        const char *src = c->is_const[t] ? const_ref(c, t) : storage_expr(c, t, buf, sizeof buf);
         const graph_value *ov = rt_plan_tensor(c->plan, t);
-        if (ov->numel > 0)
+        if (ov->numel == 0)
+            continue;
+        const char *src = c->is_const[t] ? const_ref(c, t) : storage_expr(c, t, buf, sizeof buf);
             cg_buf_printf(&c->body, "    memcpy(out[%d], %s, (size_t)%lld * sizeof(%s));\n", o, src,
                           (long long)ov->numel, cg_ctype(ov->dtype));
     }
@@ -1495,7 +1505,7 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
             " * not overlap.  Returns 0, or -1 for a NULL pointer.\n"
             " */\n",
             (long long)res->arena_bytes, (long long)c->weight_bytes);
-        cg_buf_printf(&h, "#ifndef %s_H\n#define %s_H\n\n", U, U);
+        cg_buf_printf(&h, "#ifndef %s_H\n#define %s_H\n\n#include <stdint.h>\n\n", U, U);
         cg_buf_printf(&h, "#define %s_BATCH %lld\n", U,
                       (long long)(opt->batch > 0 ? opt->batch : 1));
         cg_buf_printf(&h, "#define %s_NUM_INPUTS %d\n#define %s_NUM_OUTPUTS %d\n", U,

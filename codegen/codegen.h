@@ -59,7 +59,8 @@ typedef struct {
     int n_run_inputs;          /* float inputs of the generated entry points */
     int n_run_outputs;
     /* Per graph input: its position among the entry points' inputs, or -1
-     * (specialised to the given value, or unused and not float). */
+     * (specialised to the given value, or of a dtype generated code does not
+     * hold). */
     int *input_slot;
 } codegen_result;
 

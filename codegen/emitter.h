@@ -7,7 +7,8 @@
  *   static void nK_op(const float *x0, ..., float *y0, ...)
  *
  * x<i> is runtime input i (only inputs that are not constants get a
- * parameter), y<o> output o.  Constants (initializers and everything the
+ * parameter), y<o> output o, each typed by its dtype (float unless the
+ * emitter is CG_TYPED).  Constants (initializers and everything the
  * planner folded) are static const arrays: cg_in() names them.  Shapes are
  * concrete, so loops have literal bounds.  Generated code must be C99 that
  * compiles without warnings under -Wall -Wextra -Wpedantic -Wconversion

@@ -259,10 +259,9 @@ static ssdc_status npy_parse_dict(const char *text, size_t len, npy_header *h, s
         return ssdc_fail(err, SSDC_ERR_FORMAT, "header: missing key '%s'",
                          !have_descr ? "descr" : !have_order ? "fortran_order" : "shape");
     int64_t n = 1;
-    for (int i = 0; i < h->rank; i++)
-        if (graph_mul_overflow(n, h->dims[i], &n) || n > SSDC_MAX_TENSOR_ELEMS)
-            return ssdc_fail(err, SSDC_ERR_LIMIT, "array has more than %lld elements",
-                             (long long)SSDC_MAX_TENSOR_ELEMS);
+    if (!graph_dims_numel(h->rank, h->dims, &n)) /* a zero dim counts as 1 for the limit */
+        return ssdc_fail(err, SSDC_ERR_LIMIT, "array has more than %lld elements",
+                         (long long)SSDC_MAX_TENSOR_ELEMS);
     h->numel = n;
     h->data_bytes = (size_t)n * graph_dtype_size(h->dtype);
     return SSDC_OK;

@@ -108,21 +108,38 @@ bool graph_shape_is_static(const graph_shape *s)
     return true;
 }
 
+bool graph_dims_numel(int rank, const int64_t *dims, int64_t *numel)
+{
+    int64_t nz = 1; /* product of the non-zero dims */
+    bool empty = false;
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] < 0)
+            return false;
+        if (dims[i] == 0) {
+            empty = true;
+            continue;
+        }
+        if (graph_mul_overflow(nz, dims[i], &nz) || nz > SSDC_MAX_TENSOR_ELEMS)
+            return false;
+    }
+    *numel = empty ? 0 : nz;
+    return true;
+}
+
 ssdc_status graph_shape_numel(const graph_shape *s, int64_t *numel, ssdc_error *err)
 {
     if (!graph_shape_is_static(s))
         return ssdc_fail(err, SSDC_ERR_SHAPE, "shape is not static");
-    int64_t n = 1;
-    for (int i = 0; i < s->rank; i++) {
-        if (graph_mul_overflow(n, s->dims[i], &n) || n > SSDC_MAX_TENSOR_ELEMS) {
-            char buf[160];
-            graph_shape_format(s, buf, sizeof buf);
-            return ssdc_fail(err, SSDC_ERR_LIMIT,
-                             "shape %s has more than %lld elements", buf,
-                             (long long)SSDC_MAX_TENSOR_ELEMS);
-        }
+    if (!graph_dims_numel(s->rank, s->dims, numel)) {
+        char buf[160];
+        graph_shape_format(s, buf, sizeof buf);
+        bool empty = false;
+        for (int i = 0; i < s->rank; i++)
+            empty |= s->dims[i] == 0;
+        return ssdc_fail(err, SSDC_ERR_LIMIT, "shape %s has more than %lld elements%s", buf,
+                         (long long)SSDC_MAX_TENSOR_ELEMS,
+                         empty ? " (counting its zero dimensions as 1)" : "");
     }
-    *numel = n;
     return SSDC_OK;
 }
 

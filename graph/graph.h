@@ -52,8 +52,14 @@ typedef struct {
 void graph_shape_init(graph_shape *s, int rank, const int64_t *dims);
 void graph_shape_unknown(graph_shape *s);
 bool graph_shape_is_static(const graph_shape *s);
-/* Element count of a static shape with overflow and limit checks. */
+/* Element count of a static shape with overflow and limit checks.  The
+ * limit applies to the product of the non-zero dimensions, so an empty
+ * tensor such as [0, 2^62] is refused too: kernels multiply partial
+ * products of dims (outer/inner sizes), which must not overflow either. */
 ssdc_status graph_shape_numel(const graph_shape *s, int64_t *numel, ssdc_error *err);
+/* The same rule for a dims array: false if a dim is negative or the non-zero
+ * dims multiply to more than SSDC_MAX_TENSOR_ELEMS; else *numel. */
+bool graph_dims_numel(int rank, const int64_t *dims, int64_t *numel);
 bool graph_shape_equal(const graph_shape *a, const graph_shape *b);
 /* Writes e.g. "[batch,1,96]" or "[?,3]" or "[*]" (unknown rank). */
 void graph_shape_format(const graph_shape *s, char *buf, size_t size);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds and runs the whole test suite (README quick start, second command;
 # .ci/run runs this): a release build, then the same tests under
-# AddressSanitizer + UndefinedBehaviorSanitizer.
+# AddressSanitizer + UndefinedBehaviorSanitizer, then the libFuzzer targets
+# (fuzz/ci.sh, docs/fuzzing.md).
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
@@ -16,4 +17,7 @@ meson test -C build --print-errorlogs --num-processes "$jobs"
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --print-errorlogs --num-processes "$jobs" --timeout-multiplier 4
-echo "check: all tests passed (release and ASan/UBSan builds)"
+# libFuzzer targets (clang): replay fuzz/regressions, then each target for
+# SSDC_FUZZ_SECONDS (default 25) from the seed corpus; any finding fails.
+fuzz/ci.sh
+echo "check: all tests passed (release and ASan/UBSan builds, fuzz targets)"

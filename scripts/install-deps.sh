@@ -14,7 +14,7 @@ pkgs="meson ninja-build pkg-config gcc protobuf-c-compiler libprotobuf-c-dev lib
 if [ "${1:-}" = "--test" ]; then
     pkgs="$pkgs libonnx-testdata python3-onnx python3-numpy python3-torch python3-torchvision
           valgrind dataset-fashion-mnist chromium groff-base man-db
-          clang gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
+          clang llvm gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
     # Node.js + npm for ONNX Runtime: keep a Node.js that is already there.
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 fi

@@ -447,7 +447,9 @@ static ssdc_status split_infer(graph_infer_ctx *c, ssdc_error *err)
             if (s < 0)
                 return graph_infer_failf(c, err, SSDC_ERR_INVALID, "split entry %d is %lld", i,
                                          (long long)s);
-            sum += s;
+            if (__builtin_add_overflow(sum, s, &sum))
+                return graph_infer_failf(c, err, SSDC_ERR_LIMIT, "split entries overflow (entry "
+                                         "%d is %lld)", i, (long long)s);
             set_dim(&c->out_shape[i], a, s);
         }
         if (dim >= 0 && sum != dim)

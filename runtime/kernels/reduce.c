@@ -57,7 +57,10 @@ static void red_plan_make(red_plan *p, const graph_value *x, const bool *red)
 /* max (mx) or min of v and m */
 #define RED_PICK(mx, v, m) ((mx) ? ((v) > (m) ? (v) : (m)) : ((v) < (m) ? (v) : (m)))
 
-#define DEFINE_REDUCE(NAME, T, ACC, LOWEST, HIGHEST)                                         \
+/* ACC accumulates a row; WT is T's arithmetic type for element-wise sums.  For
+ * integers both are unsigned, so sums wrap (as ONNX Runtime and numpy do)
+ * instead of overflowing, which is undefined behaviour for signed types. */
+#define DEFINE_REDUCE(NAME, T, ACC, WT, LOWEST, HIGHEST)                                     \
     static void NAME(red_op op, const red_plan *p, const T *restrict x, T *restrict y,       \
                      int64_t y_numel)                                                        \
     {                                                                                        \
@@ -104,7 +107,7 @@ static void red_plan_make(red_plan *p, const graph_value *x, const bool *red)
                     T *restrict py = y + oo;                                                 \
                     if (op == RED_SUM || op == RED_MEAN) {                                   \
                         for (int64_t j = 0; j < L; j++)                                      \
-                            py[j] += x[j];                                                   \
+                            py[j] = (T)((WT)py[j] + (WT)x[j]);                               \
                     } else if (op == RED_MAX) {                                              \
                         for (int64_t j = 0; j < L; j++)                                      \
                             py[j] = x[j] > py[j] ? x[j] : py[j];                             \
@@ -128,10 +131,10 @@ static void red_plan_make(red_plan *p, const graph_value *x, const bool *red)
                 y[i] = (T)(y[i] / (T)p->count);                                              \
     }
 
-DEFINE_REDUCE(reduce_f32, float, double, -INFINITY, INFINITY)
-DEFINE_REDUCE(reduce_f64, double, double, -INFINITY, INFINITY)
-DEFINE_REDUCE(reduce_i32, int32_t, int64_t, INT32_MIN, INT32_MAX)
-DEFINE_REDUCE(reduce_i64, int64_t, int64_t, INT64_MIN, INT64_MAX)
+DEFINE_REDUCE(reduce_f32, float, double, float, -INFINITY, INFINITY)
+DEFINE_REDUCE(reduce_f64, double, double, double, -INFINITY, INFINITY)
+DEFINE_REDUCE(reduce_i32, int32_t, uint64_t, uint32_t, INT32_MIN, INT32_MAX)
+DEFINE_REDUCE(reduce_i64, int64_t, uint64_t, uint64_t, INT64_MIN, INT64_MAX)
 
 static ssdc_status reduce_forward(const rt_kernel_ctx *ctx, red_op op, const graph_value *in,
                                   int n_in, graph_value *out, ssdc_error *err)

@@ -353,7 +353,7 @@ static ssdc_status split_forward(const rt_kernel_ctx *ctx, const graph_value *in
             len = off + chunk <= dim ? chunk : dim - off;
         else
             len = chunk;
-        if (len < 0 || off + len > dim)
+        if (len < 0 || len > dim - off) /* not off + len: len may be near INT64_MAX */
             return rt_kernel_fail(ctx, err, SSDC_ERR_SHAPE, "split sizes exceed axis length %lld",
                                   (long long)dim);
         graph_value *y = &out[i];

@@ -8,8 +8,9 @@ Output: tests/data/codegen/*.onnx, deterministic (fixed seeds).
                     shapes that exercise padding, strides, dilations, groups, ceil_mode,
                     count_include_pad, broadcasting and an unfolded BatchNormalization
   multi_io.onnx     two inputs, three outputs (NAME_run_multi)
-  unsupported.onnx  runs in the runtime but has nodes codegen refuses (int64/bool
-                    tensors at run time): every one must be named at once
+  classify.onnx     a classifier head with int64, int32 and bool outputs (ArgMax, Cast, Greater, Not)
+  unsupported.onnx  runs in the runtime but has nodes codegen refuses (TopK, training-mode
+                    BatchNormalization, MaxPool's Indices): every one must be named at once
 """
 import os
 
@@ -130,19 +131,46 @@ def unsupported():
     N = helper.make_node
     nodes = [
         N("Relu", ["x"], ["r"], name="relu_ok"),
-        N("ArgMax", ["r"], ["idx"], name="argmax_node", axis=1, keepdims=0),
         N("TopK", ["r", "k"], ["vals", "ind"], name="topk_node", axis=1),
-        N("Greater", ["vals", "zero"], ["pos"], name="greater_node"),
-        N("Where", ["pos", "vals", "zero"], ["y"], name="where_node"),
+        N("Reshape", ["r", "shape4"], ["r4"], name="reshape_ok"),
+        N("BatchNormalization", ["r4", "s", "b", "m", "v"], ["bn", "rm", "rv"], name="bn_train_node",
+          training_mode=1),
+        N("MaxPool", ["bn"], ["mp", "mp_idx"], name="maxpool_indices_node", kernel_shape=[2]),
+        N("Flatten", ["mp"], ["mpf"], name="flatten_ok"),
+        N("Concat", ["vals", "mpf"], ["y"], name="concat_ok", axis=1),
     ]
-    inits = [ints("k", [2]), numpy_helper.from_array(np.array(0.0, np.float32), "zero")]
+    inits = [ints("k", [2]), ints("shape4", [-1, 2, 2]),
+             numpy_helper.from_array(np.ones(2, np.float32), "s"),
+             numpy_helper.from_array(np.zeros(2, np.float32), "b"),
+             numpy_helper.from_array(np.zeros(2, np.float32), "m"),
+             numpy_helper.from_array(np.ones(2, np.float32), "v")]
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])
-    outs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 2]),
-            helper.make_tensor_value_info("idx", TensorProto.INT64, ["batch"])]
-    save(helper.make_graph(nodes, "unsupported", [x], outs, inits), "unsupported.onnx")
+    outs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4]),
+            helper.make_tensor_value_info("ind", TensorProto.INT64, ["batch", 2]),
+            helper.make_tensor_value_info("mp_idx", TensorProto.INT64, ["batch", 2, 1])]
+    save(helper.make_graph(nodes, "unsupported", [x], outs, inits), "unsupported.onnx", opset=15)
+
+
+def classify():
+    N = helper.make_node
+    nodes = [
+        N("Gemm", ["x", "w", "b"], ["logits"], name="fc", transB=1),
+        N("ArgMax", ["logits"], ["cls"], name="argmax", axis=1, keepdims=0),
+        N("Cast", ["cls"], ["cls_i32"], name="cast", to=TensorProto.INT32),
+        N("Greater", ["logits", "zero"], ["positive"], name="greater"),
+        N("Not", ["positive"], ["non_positive"], name="not"),
+    ]
+    inits = [init("w", 5, 8), init("b", 5),
+             numpy_helper.from_array(np.array(0.0, np.float32), "zero")]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 8])
+    outs = [helper.make_tensor_value_info("cls", TensorProto.INT64, ["batch"]),
+            helper.make_tensor_value_info("cls_i32", TensorProto.INT32, ["batch"]),
+            helper.make_tensor_value_info("non_positive", TensorProto.BOOL, ["batch", 5])]
+    save(helper.make_graph(nodes, "classify", [x], outs, inits), "classify.onnx")
 
 
 if __name__ == "__main__":
     mixed()
     multi_io()
     unsupported()
+    classify()

@@ -5,6 +5,7 @@
  * stride 1, no padding) call sgemm on the input directly; depthwise ones (one
  * input channel per group) use a direct loop. */
 #include "runtime/kernel.h"
+#include "runtime/kernels/conv_pad.h"
 #include "graph/ops/window.h"
 
 #include <cblas.h>
@@ -128,31 +129,6 @@ static ssdc_status conv_plan_make(const graph_node *node, const graph_value *in,
     return SSDC_OK;
 }
 
-/* Copies the chans planes of x into xp with the zero border of the padding
- * (padded spatial dims pd). */
-static void conv_pad_input(const float *x, const graph_window3 *w, const int64_t pd[3],
-                           int64_t chans, float *xp)
-{
-    const int64_t ih_n = w->in[1], iw_n = w->in[2], pbw = w->pad_begin[2];
-    for (int64_t c = 0; c < chans; c++) {
-        const float *xc = x + c * w->in_size;
-        float *pc = xp + c * pd[0] * pd[1] * pd[2];
-        for (int64_t z = 0; z < pd[0]; z++)
-            for (int64_t yy = 0; yy < pd[1]; yy++) {
-                float *row = pc + (z * pd[1] + yy) * pd[2];
-                int64_t id = z - w->pad_begin[0], ih = yy - w->pad_begin[1];
-                if (id < 0 || id >= w->in[0] || ih < 0 || ih >= ih_n) {
-                    memset(row, 0, (size_t)pd[2] * sizeof *row);
-                    continue;
-                }
-                for (int64_t i = 0; i < pbw; i++)
-                    row[i] = 0.0f;
-                memcpy(row + pbw, xc + (id * ih_n + ih) * iw_n, (size_t)iw_n * sizeof *row);
-                for (int64_t i = pbw + iw_n; i < pd[2]; i++)
-                    row[i] = 0.0f;
-            }
-    }
-}
 
 /* Rows of the im2col matrix for output positions [p0, p0 + cols) (flattened
  * over the three normalised spatial dims) from the unpadded or padded input
@@ -364,7 +340,7 @@ static ssdc_status conv_forward(const rt_kernel_ctx *ctx, const graph_value *in,
             const float *src = xg;
             const int64_t *sdims = w->in;
             if (p.padded) {
-                conv_pad_input(xg, w, p.pdims, p.cpg, xpad);
+                rt_conv_pad_input(xg, w, p.pdims, p.cpg, xpad);
                 src = xpad;
                 sdims = p.pdims;
             }

@@ -13,6 +13,7 @@
  * bounds checks).  MaxPoolGrad recomputes the first maximum of every window
  * as the forward does. */
 #include "runtime/kernel.h"
+#include "runtime/kernels/conv_pad.h"
 #include "graph/ops/window.h"
 
 #include <cblas.h>
@@ -168,30 +169,6 @@ static ssdc_status cg_plan_make(const graph_node *node, const graph_value *in, i
     return SSDC_OK;
 }
 
-/* Copies the chans planes of x into xp with the zero border of the padding. */
-static void cg_pad_input(const float *x, const graph_window3 *w, const int64_t pd[3],
-                         int64_t chans, float *xp)
-{
-    const int64_t ih_n = w->in[1], iw_n = w->in[2], pbw = w->pad_begin[2];
-    for (int64_t c = 0; c < chans; c++) {
-        const float *xc = x + c * w->in_size;
-        float *pc = xp + c * pd[0] * pd[1] * pd[2];
-        for (int64_t z = 0; z < pd[0]; z++)
-            for (int64_t yy = 0; yy < pd[1]; yy++) {
-                float *row = pc + (z * pd[1] + yy) * pd[2];
-                int64_t id = z - w->pad_begin[0], ih = yy - w->pad_begin[1];
-                if (id < 0 || id >= w->in[0] || ih < 0 || ih >= ih_n) {
-                    memset(row, 0, (size_t)pd[2] * sizeof *row);
-                    continue;
-                }
-                for (int64_t i = 0; i < pbw; i++)
-                    row[i] = 0.0f;
-                memcpy(row + pbw, xc + (id * ih_n + ih) * iw_n, (size_t)iw_n * sizeof *row);
-                for (int64_t i = pbw + iw_n; i < pd[2]; i++)
-                    row[i] = 0.0f;
-            }
-    }
-}
 
 /* The interior of the padded planes xp back into x (overwrites x). */
 static void cg_unpad(const float *xp, const graph_window3 *w, const int64_t pd[3], int64_t chans,
@@ -390,7 +367,7 @@ static ssdc_status convgrad_forward(const rt_kernel_ctx *ctx, const graph_value 
             if (p.padded) {
                 sdims = p.pdims;
                 if (dwg) {
-                    cg_pad_input(xg, w, p.pdims, p.cpg, xpad);
+                    rt_conv_pad_input(xg, w, p.pdims, p.cpg, xpad);
                     src = xpad;
                 }
                 if (dxg)

@@ -103,6 +103,16 @@ ssdc_status graph_window_resolve(const graph_node *node, int n, const int64_t *i
                  (long long)ceil_mode);
         return SSDC_ERR_INVALID;
     }
+    /* taps per window: the kernels loop over them for every output (and
+     * graph_window_to3 multiplies them), so their product is bounded too */
+    int64_t taps = 1;
+    for (int d = 0; d < n; d++)
+        if (w->kernel[d] > 0 &&
+            (graph_mul_overflow(taps, w->kernel[d], &taps) || taps > SSDC_MAX_TENSOR_ELEMS)) {
+            snprintf(msg, msg_size, "the kernel has more than %lld elements",
+                     (long long)SSDC_MAX_TENSOR_ELEMS);
+            return SSDC_ERR_LIMIT;
+        }
     for (int d = 0; d < n; d++) {
         int64_t k = w->kernel[d], s = w->stride[d], dil = w->dilation[d], x = w->in[d];
         /* every operand is at most 2^31 (checked above): no overflow here */

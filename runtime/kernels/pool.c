@@ -259,6 +259,8 @@ static ssdc_status maxpool_forward(const rt_kernel_ctx *ctx, const graph_value *
     ssdc_status st = pool_window(ctx->node, in, out, n_out, true, &w, msg, sizeof msg);
     if (st)
         return rt_kernel_fail(ctx, err, st, "%s", msg);
+    if (out[0].numel == 0)
+        return SSDC_OK; /* the tap loops below cost kernel_size even for no output */
     int64_t order = graph_attr_int(ctx->node, "storage_order", 0);
     int64_t istr[3];
     if (order == 0) {
@@ -338,6 +340,8 @@ static ssdc_status averagepool_forward(const rt_kernel_ctx *ctx, const graph_val
     ssdc_status st = pool_window(ctx->node, in, out, n_out, false, &w, msg, sizeof msg);
     if (st)
         return rt_kernel_fail(ctx, err, st, "%s", msg);
+    if (out[0].numel == 0)
+        return SSDC_OK;
     size_t need = (size_t)(w.out[0] + w.out[1] + w.out[2]) * sizeof(float);
     if (ctx->scratch_bytes < need)
         return rt_kernel_fail(ctx, err, SSDC_ERR_INVALID, "scratch of %zu bytes, need %zu",

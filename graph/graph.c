@@ -204,6 +204,18 @@ size_t graph_value_bytes(const graph_value *v)
     return (size_t)v->numel * graph_dtype_size(v->dtype);
 }
 
+/* double -> int64 saturated, NaN -> 0 (a plain cast is undefined out of range) */
+static int64_t graph_f2i64(double x)
+{
+    if (x != x)
+        return 0;
+    if (x <= -9223372036854775808.0)
+        return INT64_MIN;
+    if (x >= 9223372036854775808.0)
+        return INT64_MAX;
+    return (int64_t)x;
+}
+
 int64_t graph_value_get_i64(const graph_value *v, int64_t i)
 {
     switch (v->dtype) {
@@ -213,8 +225,8 @@ int64_t graph_value_get_i64(const graph_value *v, int64_t i)
     case GRAPH_DT_INT8: return ((const int8_t *)v->data)[i];
     case GRAPH_DT_UINT8: return ((const uint8_t *)v->data)[i];
     case GRAPH_DT_BOOL: return ((const uint8_t *)v->data)[i] != 0;
-    case GRAPH_DT_FLOAT: return (int64_t)((const float *)v->data)[i];
-    case GRAPH_DT_DOUBLE: return (int64_t)((const double *)v->data)[i];
+    case GRAPH_DT_FLOAT: return graph_f2i64(((const float *)v->data)[i]);
+    case GRAPH_DT_DOUBLE: return graph_f2i64(((const double *)v->data)[i]);
     default: return 0;
     }
 }

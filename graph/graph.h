@@ -80,7 +80,8 @@ typedef struct {
 /* Sets rank/dims/numel (numel = product of dims, 1 for rank 0). */
 void graph_value_set_shape(graph_value *v, graph_dtype dt, int rank, const int64_t *dims);
 size_t graph_value_bytes(const graph_value *v);
-/* Reads element i of an integer or float tensor as int64 / double. */
+/* Reads element i of an integer or float tensor as int64 / double (floats
+ * read as int64 are truncated and saturated, NaN gives 0). */
 int64_t graph_value_get_i64(const graph_value *v, int64_t i);
 double graph_value_get_f64(const graph_value *v, int64_t i);
 

@@ -23,6 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "frontend/onnx_import.h"
+#include "passes/inference.h"
+#include "runtime/exec.h"
+
 #if defined(__SANITIZE_ADDRESS__)
 #define REPLAY_ASAN 1
 #elif defined(__has_feature)
@@ -175,3 +179,40 @@ Test(fuzz_regressions, ts) { replay_dir("fuzz_ts", fuzz_ts_init, fuzz_ts_one); }
 Test(fuzz_regressions, idx) { replay_dir("fuzz_idx", fuzz_idx_init, fuzz_idx_one); }
 Test(fuzz_regressions, tensorpb) { replay_dir("fuzz_tensorpb", fuzz_tensorpb_init, fuzz_tensorpb_one); }
 Test(fuzz_regressions, run) { replay_dir("fuzz_run", fuzz_run_init, fuzz_run_one); }
+
+/* Work, not just memory: MaxPool with Indices, kernel_shape [46340, 46340] and
+ * pads that give a 1x1 output looped over all 2.1e9 taps per plane (1.7 s per
+ * plane, days for a [1, 100000, 1, 1] input) although only one tap reads the
+ * input.  fuzz_run does not run it (its FLOP estimate is above the harness's
+ * cap), so it is run here, and must finish at once. */
+Test(fuzz_regressions, maxpool_huge_kernel_is_not_a_time_bomb)
+{
+    const char *root = getenv("SSDC_SOURCE_ROOT");
+    cr_assert(root);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/fuzz/regressions/fuzz_run/timebomb-maxpool-indices-huge-kernel.onnx",
+             root);
+    ssdc_error err = {0};
+    graph *g = NULL;
+    cr_assert_eq(onnx_import_file(path, &g, &err), SSDC_OK, "%s", err.msg);
+    cr_assert_eq(passes_optimize_inference(g, NULL, &err), SSDC_OK, "%s", err.msg);
+    float x[4] = {1, 2, 3, 4};
+    graph_value in = {0};
+    int64_t dims[4] = {1, 4, 1, 1};
+    graph_value_set_shape(&in, GRAPH_DT_FLOAT, 4, dims);
+    in.data = x;
+    rt_session *s = NULL;
+    signal(SIGALRM, on_alarm);
+    alarm(20); /* the fixed kernel takes microseconds */
+    cr_assert_eq(rt_session_create(g, NULL, &s, &err), SSDC_OK, "%s", err.msg);
+    cr_assert_eq(rt_session_run(s, &in, &err), SSDC_OK, "%s", err.msg);
+    alarm(0);
+    const graph_value *y = rt_session_output(s, 0), *ind = rt_session_output(s, 1);
+    cr_assert_eq(y->numel, 4);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(((const float *)y->data)[i], x[i]);
+        cr_assert_eq(((const int64_t *)ind->data)[i], i); /* the only element of plane i */
+    }
+    rt_session_free(s);
+    graph_free(g);
+}

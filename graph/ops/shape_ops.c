@@ -888,7 +888,8 @@ static ssdc_status pad_infer(graph_infer_ctx *c, ssdc_error *err)
         int d = (int)(axes.v[k] < 0 ? axes.v[k] + r : axes.v[k]);
         int64_t pb = pads.v[k], pe = pads.v[k + axes.n];
         if (in->dims[d] < 0) {
-            if (pb + pe != 0)
+            int64_t sum;
+            if (__builtin_add_overflow(pb, pe, &sum) || sum != 0)
                 set_dim(o, d, -1);
             continue;
         }

@@ -54,6 +54,26 @@ static inline void graph_window_tap_range(int64_t out, int64_t stride, int64_t o
         *hi = *lo;
 }
 
+/* The taps [*k0, *k1) of one window dimension (kernel k, dilation dil) that
+ * read the input for some output position o in [0, out): tap t reads input
+ * o * stride + t * dil - pad_begin.  The others read only padding, so loops
+ * over taps may skip them; then they cost O(in + out * stride) per dimension
+ * instead of O(k), and a huge kernel_shape with matching pads is not a time
+ * bomb.  With out = 1 and pad_begin - o * stride: the taps of output o. */
+static inline void graph_window_tap_span(int64_t k, int64_t dil, int64_t pad_begin, int64_t in,
+                                         int64_t out, int64_t stride, int64_t *k0, int64_t *k1)
+{
+    /* operands are at most 2^31 (graph_window_resolve): no overflow */
+    int64_t lo = pad_begin - (out - 1) * stride; /* t * dil >= lo */
+    int64_t hi = pad_begin + in - 1;             /* t * dil <= hi */
+    *k0 = lo <= 0 ? 0 : (lo + dil - 1) / dil;
+    *k1 = hi < 0 ? 0 : hi / dil + 1;
+    if (*k1 > k)
+        *k1 = k;
+    if (*k0 > *k1)
+        *k0 = *k1;
+}
+
 /* The window with its spatial dims right-aligned into exactly three (leading
  * dims of size 1), so kernels can use one fixed loop nest for 1-D..3-D. */
 typedef struct {

@@ -198,13 +198,20 @@ static void pool_plane_rows(const float *x, const graph_window3 *w, const pool_r
         if (ind)                                                                               \
             for (int64_t i = 0; i < w->out_size; i++)                                          \
                 ind[i] = -1;                                                                   \
-        for (int64_t kd = 0; kd < w->kernel[0]; kd++) {                                        \
+        int64_t kd0, kd1, kh0, kh1, kw0, kw1;                                                  \
+        graph_window_tap_span(w->kernel[0], w->dilation[0], w->pad_begin[0], w->in[0], w->out[0],      \
+                      w->stride[0], &kd0, &kd1);                                               \
+        graph_window_tap_span(w->kernel[1], w->dilation[1], w->pad_begin[1], ih_n, oh_n, w->stride[1], \
+                      &kh0, &kh1);                                                             \
+        graph_window_tap_span(w->kernel[2], w->dilation[2], w->pad_begin[2], iw_n, ow_n, sw, &kw0,     \
+                      &kw1);                                                                   \
+        for (int64_t kd = kd0; kd < kd1; kd++) {                                               \
             int64_t off_d = kd * w->dilation[0] - w->pad_begin[0], lo_d, hi_d;                 \
             graph_window_tap_range(w->out[0], w->stride[0], off_d, 0, w->in[0], &lo_d, &hi_d); \
-            for (int64_t kh = 0; kh < w->kernel[1]; kh++) {                                    \
+            for (int64_t kh = kh0; kh < kh1; kh++) {                                           \
                 int64_t off_h = kh * w->dilation[1] - w->pad_begin[1], lo_h, hi_h;             \
                 graph_window_tap_range(oh_n, w->stride[1], off_h, 0, ih_n, &lo_h, &hi_h);      \
-                for (int64_t kw = 0; kw < w->kernel[2]; kw++) {                                \
+                for (int64_t kw = kw0; kw < kw1; kw++) {                                       \
                     int64_t off_w = kw * w->dilation[2] - w->pad_begin[2], lo, hi;             \
                     graph_window_tap_range(ow_n, sw, off_w, 0, iw_n, &lo, &hi);                \
                     if (lo >= hi)                                                              \

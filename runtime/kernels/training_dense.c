@@ -472,14 +472,22 @@ static ssdc_status maxpoolgrad_forward(const rt_kernel_ctx *ctx, const graph_val
             best[i] = -INFINITY;
             arg[i] = -1;
         }
-        /* taps in window order, strict >: the first maximum wins */
-        for (int64_t kd = 0; kd < w.kernel[0]; kd++) {
+        /* taps in window order, strict >: the first maximum wins (taps that
+         * read only padding are skipped: graph_window_tap_span) */
+        int64_t kd0, kd1, kh0, kh1, kw0, kw1;
+        graph_window_tap_span(w.kernel[0], w.dilation[0], w.pad_begin[0], w.in[0], w.out[0],
+                              w.stride[0], &kd0, &kd1);
+        graph_window_tap_span(w.kernel[1], w.dilation[1], w.pad_begin[1], ih_n, oh_n, w.stride[1],
+                              &kh0, &kh1);
+        graph_window_tap_span(w.kernel[2], w.dilation[2], w.pad_begin[2], iw_n, ow_n, sw, &kw0,
+                              &kw1);
+        for (int64_t kd = kd0; kd < kd1; kd++) {
             int64_t off_d = kd * w.dilation[0] - w.pad_begin[0], lo_d, hi_d;
             graph_window_tap_range(w.out[0], w.stride[0], off_d, 0, w.in[0], &lo_d, &hi_d);
-            for (int64_t kh = 0; kh < w.kernel[1]; kh++) {
+            for (int64_t kh = kh0; kh < kh1; kh++) {
                 int64_t off_h = kh * w.dilation[1] - w.pad_begin[1], lo_h, hi_h;
                 graph_window_tap_range(oh_n, w.stride[1], off_h, 0, ih_n, &lo_h, &hi_h);
-                for (int64_t kw = 0; kw < w.kernel[2]; kw++) {
+                for (int64_t kw = kw0; kw < kw1; kw++) {
                     int64_t off_w = kw * w.dilation[2] - w.pad_begin[2], lo, hi;
                     graph_window_tap_range(ow_n, sw, off_w, 0, iw_n, &lo, &hi);
                     if (lo >= hi)
@@ -579,6 +587,8 @@ static ssdc_status averagepoolgrad_forward(const rt_kernel_ctx *ctx, const graph
     for (int64_t kw = 0; kw < kw_n; kw++)
         graph_window_tap_range(ow_n, sw, kw * w.dilation[2] - w.pad_begin[2], 0, iw_n, &lo_w[kw],
                                &hi_w[kw]);
+    int64_t kw0, kw1; /* the taps along W that read the input for some output */
+    graph_window_tap_span(kw_n, w.dilation[2], w.pad_begin[2], iw_n, ow_n, sw, &kw0, &kw1);
     const int64_t planes = in[1].dims[0] * in[1].dims[1];
     const float *dy = in[0].data;
     float *dx = out[0].data;
@@ -592,16 +602,22 @@ static ssdc_status averagepoolgrad_forward(const rt_kernel_ctx *ctx, const graph
                 const float *g = gp + (od * oh_n + oh) * ow_n;
                 for (int64_t ow = 0; ow < ow_n; ow++)
                     grow[ow] = g[ow] * f * inv_w[ow];
-                for (int64_t kd = 0; kd < w.kernel[0]; kd++) {
+                /* only the taps of this output that read the input */
+                int64_t kd0, kd1, kh0, kh1;
+                graph_window_tap_span(w.kernel[0], w.dilation[0],
+                                      w.pad_begin[0] - od * w.stride[0], w.in[0], 1, 1, &kd0, &kd1);
+                graph_window_tap_span(w.kernel[1], w.dilation[1],
+                                      w.pad_begin[1] - oh * w.stride[1], ih_n, 1, 1, &kh0, &kh1);
+                for (int64_t kd = kd0; kd < kd1; kd++) {
                     int64_t id = od * w.stride[0] - w.pad_begin[0] + kd * w.dilation[0];
                     if (id < 0 || id >= w.in[0])
                         continue;
-                    for (int64_t kh = 0; kh < w.kernel[1]; kh++) {
+                    for (int64_t kh = kh0; kh < kh1; kh++) {
                         int64_t ih = oh * w.stride[1] - w.pad_begin[1] + kh * w.dilation[1];
                         if (ih < 0 || ih >= ih_n)
                             continue;
                         float *row = dp + (id * ih_n + ih) * iw_n;
-                        for (int64_t kw = 0; kw < kw_n; kw++) {
+                        for (int64_t kw = kw0; kw < kw1; kw++) {
                             const int64_t lo = lo_w[kw], len = hi_w[kw] - lo;
                             float *r = row + (lo * sw + kw * w.dilation[2] - w.pad_begin[2]);
                             const float *gr = grow + lo;

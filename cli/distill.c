@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/data.h"
+#include "cli/deploy.h"
 #include "cli/report.h"
 #include "cli/train_flags.h"
 #include "frontend/onnx_export.h"
@@ -52,7 +53,9 @@ static const char pipeline_usage[] =
     "\n"
     "The whole story: trains a teacher (cross-entropy, early stopping on a validation\n"
     "split), distils a same-size student with SSD, evaluates both on the test split,\n"
-    "writes DIR/teacher.onnx and DIR/student.onnx and prints a comparison table.\n"
+    "writes DIR/teacher.onnx and DIR/student.onnx, generates the student's C\n"
+    "(DIR/c/student.h, .c), compiles it with $CC (default cc), runs it on the test split\n"
+    "and prints a comparison table with its accuracy beside the runtime's.\n"
     "\n"
     "options:\n" CLI_DATA_HELP
     "  --model FILE.onnx       the architecture (default: ssdc's built-in 1D-CNN sized to\n"
@@ -64,7 +67,10 @@ static const char pipeline_usage[] =
     "  --ablations             also train the paper's baselines with the same budget:\n"
     "                          CE-only, self-distill and all-reps-cosine students\n"
     "  --results FILE.csv      also write the comparison table as CSV (model, mode,\n"
-    "                          test_accuracy, seconds, epochs)\n"
+    "                          test_accuracy, seconds, epochs; model is teacher, student\n"
+    "                          or generated-c)\n"
+    "  --no-codegen            skip the generated-C step (also skipped, with a note, when\n"
+    "                          no C compiler is found)\n"
     CLI_DISTILL_HELP
     CLI_REPORT_HELP
     "training flags (student; the teacher uses the same optimizer and batch):\n" CLI_TRAIN_HELP;
@@ -379,7 +385,7 @@ int cli_pipeline(int argc, char **argv)
 {
     const char *model_path = NULL, *out_dir = "ssdc-out", *results = NULL;
     long long teacher_epochs = 100, teacher_patience = 20;
-    bool ablations = false;
+    bool ablations = false, codegen = true;
     cli_data_options data = {0};
     cli_train_flags tf;
     distill_flags d;
@@ -417,6 +423,8 @@ int cli_pipeline(int argc, char **argv)
             results = argv[++i];
         } else if (!strcmp(a, "--ablations")) {
             ablations = true;
+        } else if (!strcmp(a, "--no-codegen")) {
+            codegen = false;
         } else {
             return cli_usage_error("pipeline", "unknown option or missing value: '%s'", a);
         }
@@ -583,6 +591,29 @@ int cli_pipeline(int argc, char **argv)
         }
         graph_free(student);
     }
+    /* 3. the student as dependency-free C, compiled and run on the test split */
+    deploy_check dc = {0};
+    bool have_c = false;
+    char cdir[4200];
+    snprintf(cdir, sizeof cdir, "%s/c", out_dir);
+    if (codegen) {
+        snprintf(path, sizeof path, "%s/student.onnx", out_dir);
+        printf("== generated C: %s/student.c, compiled and run on the test split\n", cdir);
+        if (deploy_check_model(path, cdir, "student", &test, &dc, &err)) {
+            deploy_check_free(&dc);
+            eval_result_free(&et);
+            rc = cli_error(&err);
+            goto done;
+        }
+        if (dc.skipped)
+            printf("note: no C compiler ('%s') found: the generated C in %s was not compiled "
+                   "(set CC, or --no-codegen)\n",
+                   dc.compiler, cdir);
+        have_c = !dc.skipped;
+        if (have_c)
+            report_add_result(rep, "student (generated C)", ssd_mode_name(modes[0]), &dc.c, NAN,
+                              0, 0, NAN, NAN);
+    }
     printf("\n%-28s %14s %10s\n", "model", "test accuracy", "train s");
     printf("%-28s %13.2f%% %10.1f   (%d epochs, best %d)\n", "teacher (CE, early stopping)",
            100 * et.accuracy, teacher_s, teacher_ep, teacher_best);
@@ -590,6 +621,16 @@ int cli_pipeline(int argc, char **argv)
         char name[64];
         snprintf(name, sizeof name, "student (%s)", ssd_mode_name(modes[m]));
         printf("%-28s %13.2f%% %10.1f\n", name, 100 * acc[m], secs[m]);
+    }
+    if (have_c) {
+        printf("%-28s %13.2f%% %10s   (same class as the runtime on %lld of %lld samples, max "
+               "|logit diff| %.2g; arena %zu B, weights %zu B)\n",
+               "student, generated C", 100 * dc.c.accuracy, "-", (long long)dc.agree,
+               (long long)dc.c.n, dc.max_abs_diff, dc.arena_bytes, dc.weight_bytes);
+        if (dc.agree != dc.c.n)
+            fprintf(stderr, "ssdc: warning: the generated C and the runtime disagree on %lld test "
+                            "samples\n",
+                    (long long)(dc.c.n - dc.agree));
     }
     if (results) {
         char buf[2048];
@@ -600,13 +641,24 @@ int cli_pipeline(int argc, char **argv)
         for (int m = 0; m < n_modes && len < sizeof buf; m++)
             len += (size_t)snprintf(buf + len, sizeof buf - len, "student,%s,%.6f,%.3f,%d\n",
                                     ssd_mode_name(modes[m]), acc[m], secs[m], eps[m]);
+        if (have_c && len < sizeof buf)
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "generated-c,%s,%.6f,,\n",
+                                    ssd_mode_name(modes[0]), dc.c.accuracy);
         if (ssdc_write_file_atomic(results, buf, len < sizeof buf ? len : sizeof buf - 1, &err)) {
+            deploy_check_free(&dc);
             eval_result_free(&et);
             rc = cli_error(&err);
             goto done;
         }
     }
     printf("\nwrote %s/teacher.onnx and %s/student.onnx\n", out_dir, out_dir);
+    if (have_c)
+        printf("wrote %s/student.h and %s/student.c (%s/student_main.c: a test program; "
+               "%s/student --raw %s/student-test.f32 reruns the test split)\n",
+               cdir, cdir, cdir, cdir, cdir);
+    else if (codegen)
+        printf("wrote %s/student.h, %s/student.c and %s/student_main.c\n", cdir, cdir, cdir);
+    deploy_check_free(&dc);
     eval_result_free(&et);
     if (report_finish(rep, &err)) {
         rc = cli_error(&err);

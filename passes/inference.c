@@ -241,6 +241,31 @@ int passes_remove_dead_nodes(graph *g)
     return n;
 }
 
+ssdc_status passes_fold_batchnorm(graph *g, const bool *keep, int *n_folded, ssdc_error *err)
+{
+    *n_folded = 0;
+    bool *remove = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *remove);
+    if (!remove)
+        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+    ssdc_status st = SSDC_OK;
+    int n0 = g->n_nodes;
+    for (int i = 0; i < n0 && !st; i++) {
+        const graph_node *n = &g->nodes[i];
+        if (n->op != GRAPH_OP_BATCHNORMALIZATION || n->n_inputs < 1 || n->inputs[0] < 0 ||
+            (keep && keep[n->inputs[0]]))
+            continue;
+        bool folded;
+        st = fold_bn(g, i, remove, &folded, err);
+        *n_folded += folded;
+    }
+    if (!st && *n_folded)
+        graph_remove_nodes(g, remove);
+    free(remove);
+    if (!st && *n_folded)
+        st = graph_validate(g, err);
+    return st;
+}
+
 ssdc_status passes_optimize_inference(graph *g, inference_stats *stats, ssdc_error *err)
 {
     inference_stats s = {0};

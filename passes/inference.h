@@ -14,6 +14,13 @@ typedef struct {
 
 ssdc_status passes_optimize_inference(graph *g, inference_stats *stats, ssdc_error *err);
 
+/* Only the BatchNormalization folding of passes_optimize_inference (for a
+ * frozen teacher inside a training graph): every inference-form BN after a
+ * Conv/Gemm whose output feeds only the BN, except where keep[that output]
+ * (a tensor the caller still refers to by name; keep may be NULL).  The
+ * BN's output tensor stays (the Conv writes it).  *folded: how many. */
+ssdc_status passes_fold_batchnorm(graph *g, const bool *keep, int *folded, ssdc_error *err);
+
 /* Removes nodes that contribute to no graph output; returns how many. */
 int passes_remove_dead_nodes(graph *g);
 

@@ -1,4 +1,5 @@
 #include "passes/ssd.h"
+#include "passes/inference.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -663,6 +664,29 @@ ssdc_status ssd_build(const graph *teacher, const graph *student, const ssd_opti
     if (tc->n_inputs != 1) {
         st = ssdc_fail(err, SSDC_ERR_UNSUPPORTED, "the teacher must have one input");
         goto fail;
+    }
+    /* the frozen teacher's BatchNormalizations (inference form) folded into
+     * the convolutions before them: the prefix run per batch gets cheaper;
+     * not where a tensor the options name would disappear */
+    {
+        bool *keep = calloc((size_t)(tc->n_tensors ? tc->n_tensors : 1), sizeof *keep);
+        if (!keep) {
+            st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        int kt = graph_find_tensor(tc, info->feature);
+        if (kt >= 0)
+            keep[kt] = true;
+        for (int k = 0; k < opt->n_dropouts; k++)
+            if ((kt = graph_find_tensor(tc, opt->dropouts[k].tensor)) >= 0)
+                keep[kt] = true;
+        int folded;
+        st = passes_fold_batchnorm(tc, keep, &folded, err);
+        free(keep);
+        if (st) {
+            ssdc_error_prefix(err, "teacher");
+            goto fail;
+        }
     }
     int tfeat = graph_find_tensor(tc, info->feature);
     if (tfeat < 0) {

@@ -26,6 +26,13 @@ struct rt_plan {
     void **captured;          /* per graph input: copy of the value the plan depends on */
     uint64_t runs;
     rt_plan_stats stats;
+    /* per run position: a GlobalAveragePool run together with the Dropout
+     * feeding it (fuse_dropout_gap); dropout < 0: an ordinary node */
+    struct fused_step {
+        int dropout;  /* the Dropout node, no longer in run_nodes */
+        int src;      /* tensor the pool reads (the Dropout's input, or what Expand repeated) */
+        int64_t reps; /* rows of the Dropout's input per row of src */
+    } *fuse;
 };
 
 static size_t align_up(size_t n)
@@ -52,6 +59,7 @@ void rt_plan_free(rt_plan *p)
     free(p->is_const);
     free(p->scratch_off);
     free(p->scratch_size);
+    free(p->fuse);
     free(p->arena);
     free(p);
 }
@@ -206,6 +214,101 @@ static void upstream_inputs(const graph *g, int t, bool *want, bool *visited)
 /* Builds a plan treating the graph inputs marked in capture[] as constants.
  * When a shape depends on the value of caller-fed inputs not yet captured,
  * marks them in capture[], sets *retry and fails. */
+/* Runs GlobalAveragePool(Dropout(X)) as one step (rt_dropout_gap_forward)
+ * when the Dropout's outputs feed nothing but the pool: the masked tensor is
+ * never stored.  When X itself is a tensor repeated along the rows, Reshape(
+ * Expand(U, [1, K, 1, ...]), [-1, ...]) with U [B, 1, ...] (the rows the SSD
+ * pass tiles, passes/ssd.c), the repeated tensor is not stored either: the
+ * step reads U.  Removes the absorbed nodes from run_nodes and fills p->fuse;
+ * results are bit-identical to running the nodes one by one. */
+static ssdc_status fuse_dropout_gap(rt_plan *p, ssdc_error *err)
+{
+    const graph *g = p->g;
+    int nn = g->n_nodes, nt = g->n_tensors;
+    p->fuse = malloc((size_t)(p->n_run ? p->n_run : 1) * sizeof *p->fuse);
+    int *cons = calloc((size_t)(nt ? nt : 1), sizeof *cons);
+    int *pos = malloc((size_t)(nn ? nn : 1) * sizeof *pos);
+    bool *drop = calloc((size_t)(nn ? nn : 1), sizeof *drop);
+    if (!p->fuse || !cons || !pos || !drop) {
+        free(cons), free(pos), free(drop);
+        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory planning");
+    }
+    for (int r = 0; r < p->n_run; r++)
+        p->fuse[r].dropout = -1;
+    if (p->opt.no_fusion)
+        goto done;
+    for (int i = 0; i < nn; i++) {
+        pos[i] = -1;
+        for (int k = 0; k < g->nodes[i].n_inputs; k++)
+            if (g->nodes[i].inputs[k] >= 0)
+                cons[g->nodes[i].inputs[k]]++;
+    }
+    for (int i = 0; i < g->n_outputs; i++)
+        cons[g->outputs[i]]++;
+    for (int r = 0; r < p->n_run; r++)
+        pos[p->run_nodes[r]] = r;
+#define RUN_NODE(t, opid)                                                                   \
+    ((t) >= 0 && g->tensors[t].producer >= 0 && pos[g->tensors[t].producer] >= 0 &&       \
+     g->nodes[g->tensors[t].producer].op == (opid) && cons[t] == 1)
+    for (int r = 0; r < p->n_run; r++) {
+        const graph_node *n = &g->nodes[p->run_nodes[r]];
+        if (n->op != GRAPH_OP_GLOBALAVERAGEPOOL || n->n_inputs < 1 || n->n_outputs < 1 ||
+            n->outputs[0] < 0)
+            continue;
+        int t = n->inputs[0];
+        if (!RUN_NODE(t, GRAPH_OP_DROPOUT))
+            continue;
+        int di = g->tensors[t].producer;
+        const graph_node *d = &g->nodes[di];
+        if (d->outputs[0] != t || d->n_inputs < 1 || d->n_inputs > 16 || d->n_outputs > 16 ||
+            (d->n_outputs > 1 && d->outputs[1] >= 0 && cons[d->outputs[1]] > 0))
+            continue;
+        int x = d->inputs[0];
+        if (x < 0 || p->vals[x].dtype != GRAPH_DT_FLOAT || p->vals[t].dtype != GRAPH_DT_FLOAT)
+            continue;
+        int src = x, ri = -1, ei = -1;
+        int64_t reps = 1;
+        if (RUN_NODE(x, GRAPH_OP_RESHAPE)) {
+            ri = g->tensors[x].producer;
+            int e = g->nodes[ri].inputs[0];
+            if (RUN_NODE(e, GRAPH_OP_EXPAND)) {
+                ei = g->tensors[e].producer;
+                int u = g->nodes[ei].inputs[0];
+                const graph_value *vu = &p->vals[u], *ve = &p->vals[e], *vx = &p->vals[x];
+                bool ok = u >= 0 && vu->dtype == GRAPH_DT_FLOAT && vu->rank == ve->rank &&
+                          vu->rank >= 2 && vu->rank == vx->rank + 1 && vu->dims[1] == 1 &&
+                          vu->dims[0] == ve->dims[0] && ve->dims[1] >= 1 &&
+                          vx->dims[0] == ve->dims[0] * ve->dims[1];
+                for (int k = 2; ok && k < ve->rank; k++)
+                    ok = vu->dims[k] == ve->dims[k] && vx->dims[k - 1] == ve->dims[k];
+                if (ok) {
+                    src = u;
+                    reps = ve->dims[1];
+                }
+            }
+        }
+        if (src == x)
+            ri = ei = -1;
+        drop[di] = true;
+        if (ri >= 0)
+            drop[ri] = drop[ei] = true;
+        p->fuse[r] = (struct fused_step){.dropout = di, .src = src, .reps = reps};
+    }
+#undef RUN_NODE
+    /* compact the run list */
+    int m = 0;
+    for (int r = 0; r < p->n_run; r++) {
+        if (drop[p->run_nodes[r]])
+            continue;
+        p->fuse[m] = p->fuse[r];
+        p->run_nodes[m++] = p->run_nodes[r];
+    }
+    p->n_run = m;
+done:
+    free(cons), free(pos), free(drop);
+    return SSDC_OK;
+}
+
 static ssdc_status plan_build(const graph *g, const graph_value *inputs, const rt_options *opt,
                               bool *capture, bool *retry, rt_plan **out, ssdc_error *err)
 {
@@ -399,6 +502,8 @@ static ssdc_status plan_build(const graph *g, const graph_value *inputs, const r
             goto done;
     }
     p->stats.constant_bytes = (size_t)const_bytes;
+    if ((st = fuse_dropout_gap(p, err)))
+        goto done;
 
     /* lifetimes over run positions */
     for (int t = 0; t < nt; t++) {
@@ -418,6 +523,9 @@ static ssdc_status plan_build(const graph *g, const graph_value *inputs, const r
                     last_use[n->outputs[o]] = r;
             }
     }
+    for (int r = 0; r < p->n_run; r++)
+        if (p->fuse[r].dropout >= 0 && p->fuse[r].src >= 0)
+            last_use[p->fuse[r].src] = r; /* read by the fused step */
     for (int i = 0; i < g->n_outputs; i++)
         last_use[g->outputs[i]] = p->n_run;
     /* Memory sharing, in run order:
@@ -484,10 +592,14 @@ static ssdc_status plan_build(const graph *g, const graph_value *inputs, const r
         int ni = p->run_nodes[r];
         const graph_node *n = &g->nodes[ni];
         const rt_kernel *kern = rt_kernel_get(n->op);
-        if (!kern->scratch)
-            continue;
-        input_views(p, n, vin, vout);
-        size_t sbytes = kern->scratch(n, vin, n->n_inputs, vout, n->n_outputs);
+        size_t sbytes = 0;
+        if (p->fuse[r].dropout >= 0) {
+            sbytes = rt_dropout_gap_scratch(&p->vals[g->nodes[p->fuse[r].dropout].inputs[0]],
+                                            p->opt.threads);
+        } else if (kern->scratch) {
+            input_views(p, n, vin, vout);
+            sbytes = kern->scratch(n, vin, n->n_inputs, vout, n->n_outputs);
+        }
         if (!sbytes)
             continue;
         if ((int64_t)sbytes > p->opt.memory_limit) {
@@ -641,9 +753,22 @@ static ssdc_status run_nodes(rt_plan *p, const graph_value *inputs, bool check, 
         input_views(p, n, vin, vout);
         rt_kernel_ctx ctx = {.g = g, .node = n, .node_index = ni, .seed = p->opt.seed,
                              .step = p->runs, .training = p->opt.training,
+                             .threads = p->opt.threads,
                              .scratch = p->scratch_size[r] ? p->arena + p->scratch_off[r] : NULL,
                              .scratch_bytes = p->scratch_size[r]};
-        st = rt_kernel_get(n->op)->forward(&ctx, vin, n->n_inputs, vout, n->n_outputs, err);
+        if (p->fuse[r].dropout >= 0) {
+            const struct fused_step *f = &p->fuse[r];
+            const graph_node *d = &g->nodes[f->dropout];
+            graph_value din[16], dout[16];
+            input_views(p, d, din, dout);
+            rt_kernel_ctx dctx = ctx;
+            dctx.node = d;
+            dctx.node_index = f->dropout;
+            st = rt_dropout_gap_forward(&dctx, din, d->n_inputs, &din[0], &p->vals[f->src],
+                                        f->reps, &ctx, &vout[0], err);
+        } else {
+            st = rt_kernel_get(n->op)->forward(&ctx, vin, n->n_inputs, vout, n->n_outputs, err);
+        }
         if (check && !st) {
             for (int o = 0; o < n->n_outputs; o++) {
                 if (n->outputs[o] >= 0 && !all_finite(&p->vals[n->outputs[o]])) {

@@ -13,6 +13,8 @@ typedef struct {
     uint64_t seed;          /* Dropout masks; default 0 */
     bool training;          /* Dropout active even without training_mode input */
     int64_t memory_limit;   /* bytes for the arena + folded constants; 0 = default */
+    bool no_fusion;         /* run GlobalAveragePool(Dropout(x)) as two nodes (tests, benches) */
+    int threads;            /* threads ssdc's own kernels may use; <= 1: one (BLAS: its own setting) */
 } rt_options;
 
 typedef struct rt_plan rt_plan;

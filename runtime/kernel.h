@@ -19,6 +19,7 @@ typedef struct {
     uint64_t seed;      /* run seed (Dropout masks) */
     uint64_t step;      /* training step / run counter (Dropout masks) */
     bool training;      /* true: Dropout draws masks even without training_mode */
+    int threads;        /* threads a kernel may use (runtime/parallel.h); <= 1: the caller's */
     void *scratch;      /* scratch() bytes of planned memory, 64-byte aligned */
     size_t scratch_bytes;
 } rt_kernel_ctx;
@@ -41,6 +42,29 @@ typedef struct {
 
 /* Kernel of op id, NULL if ssdc cannot run it. */
 const rt_kernel *rt_kernel_get(int op);
+
+/* A Dropout node's ratio and whether it draws a mask in this run (input
+ * ratio or attribute; input training_mode or ctx->training; ratio 0 never
+ * does); an error for a malformed ratio/training_mode input or an active
+ * ratio outside [0, 1].  Shared by the Dropout kernel and the fused step
+ * below. */
+ssdc_status rt_dropout_params(const rt_kernel_ctx *ctx, const graph_value *in, int n_in,
+                              double *ratio, bool *active, ssdc_error *err);
+
+/* GlobalAveragePool(Dropout(X)) in one pass (runtime/exec.c runs the pair
+ * this way when nothing else reads the Dropout's outputs, so the masked
+ * tensor is never stored).  x: the Dropout's input (its shape; its data is
+ * not read), whose row r is row r / reps of src (reps > 1 when X was src
+ * repeated reps times per row by Expand + Reshape, which then are not run
+ * either; reps = 1: src is X).  dctx/din: the Dropout node and its inputs
+ * (ratio, training_mode; its masks' random stream), gctx: the pool node, its
+ * scratch rt_dropout_gap_scratch(x, gctx->threads) bytes (split over that
+ * many threads).  Bit-identical to running the
+ * nodes one by one: the same masks, products and summation order. */
+size_t rt_dropout_gap_scratch(const graph_value *x, int threads);
+ssdc_status rt_dropout_gap_forward(const rt_kernel_ctx *dctx, const graph_value *din, int dn_in,
+                                   const graph_value *x, const graph_value *src, int64_t reps,
+                                   const rt_kernel_ctx *gctx, graph_value *y, ssdc_error *err);
 
 /* Fills err with "node 'n' (Op): <message>" and returns code. */
 ssdc_status rt_kernel_fail(const rt_kernel_ctx *ctx, ssdc_error *err, ssdc_status code,

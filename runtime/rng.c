@@ -1,5 +1,7 @@
 #include "runtime/rng.h"
 
+#include <string.h>
+
 #define PHILOX_M0 UINT32_C(0xD2511F53)
 #define PHILOX_M1 UINT32_C(0xCD9E8D57)
 #define PHILOX_W0 UINT32_C(0x9E3779B9)
@@ -136,9 +138,26 @@ void rng_fill_keep16(uint64_t seed, uint64_t stream, uint64_t first, uint32_t th
         uint64_t w = mix64(key + ((e >> 2) + 1) * RNG_GOLDEN);
         keep[j++] = (uint32_t)((w >> ((e & 3) * 16)) & 0xffffu) >= threshold;
     }
-    /* whole words: 4 elements each, a loop the compiler vectorises */
+    /* whole words: 4 elements each */
     uint64_t w0 = ((first + (uint64_t)j) >> 2) + 1;
     int64_t words = (n - j) / 4;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* two loops the compiler vectorises: a block of words, then its 16-bit
+     * lanes compared (lane q of word k is bits q*16.. on little-endian
+     * machines); twice as fast as extracting the lanes word by word */
+    enum { BLOCK = 64 };
+    uint64_t wb[BLOCK];
+    uint16_t lanes[4 * BLOCK];
+    for (int64_t k0 = 0; k0 < words; k0 += BLOCK) {
+        int m = words - k0 < BLOCK ? (int)(words - k0) : BLOCK;
+        for (int k = 0; k < m; k++)
+            wb[k] = mix64(key + (w0 + (uint64_t)(k0 + k)) * RNG_GOLDEN);
+        memcpy(lanes, wb, (size_t)m * sizeof wb[0]);
+        uint8_t *d = keep + j + 4 * k0;
+        for (int i = 0; i < 4 * m; i++)
+            d[i] = lanes[i] >= threshold;
+    }
+#else
     for (int64_t k = 0; k < words; k++) {
         uint64_t w = mix64(key + (w0 + (uint64_t)k) * RNG_GOLDEN);
         uint8_t *d = keep + j + 4 * k;
@@ -147,6 +166,7 @@ void rng_fill_keep16(uint64_t seed, uint64_t stream, uint64_t first, uint32_t th
         d[2] = (uint32_t)((w >> 32) & 0xffffu) >= threshold;
         d[3] = (uint32_t)(w >> 48) >= threshold;
     }
+#endif
     j += 4 * words;
     for (; j < n; j++) {
         uint64_t e = first + (uint64_t)j;

@@ -116,36 +116,27 @@ static ssdc_status check_data(const graph *model, const train_data *d, const cha
 
 /* ---- evaluation ---- */
 
-ssdc_status train_evaluate(const graph *model, const train_data *d, int batch, eval_result *r,
-                           ssdc_error *err)
+ssdc_status train_predict(const graph *model, const train_data *d, int batch, float **out,
+                          int64_t *k_out, ssdc_error *err)
 {
-    memset(r, 0, sizeof *r);
+    *out = NULL;
+    *k_out = 0;
     ssdc_status st = check_data(model, d, "evaluation", err);
     if (st)
         return st;
     if (batch <= 0)
         batch = 128;
-    int C = d->n_classes;
-    r->n_classes = C;
-    r->n = d->n;
-    r->confusion = calloc((size_t)C * (size_t)C, sizeof *r->confusion);
     rt_session *s = NULL;
-    if (!r->confusion)
-        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
     graph *g = graph_clone(model);
-    if (!g) {
-        eval_result_free(r);
+    if (!g)
         return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
-    }
     if ((st = passes_optimize_inference(g, NULL, err)) ||
         (st = rt_session_create(g, NULL, &s, err))) {
         graph_free(g);
-        eval_result_free(r);
         return st;
     }
-    int64_t per = train_data_sample_numel(d);
-    double loss = 0;
-    int64_t correct = 0;
+    int64_t per = train_data_sample_numel(d), k = 0;
+    float *res = NULL;
     for (int64_t start = 0; start < d->n && !st; start += batch) {
         int64_t bs = d->n - start < batch ? d->n - start : batch;
         graph_value in = {0};
@@ -157,38 +148,74 @@ ssdc_status train_evaluate(const graph *model, const train_data *d, int batch, e
         in.data = (void *)(d->x + start * per);
         if ((st = rt_session_run(s, &in, err)))
             break;
-        const graph_value *out = rt_session_output(s, 0);
-        if (out->dtype != GRAPH_DT_FLOAT || out->rank != 2 || out->dims[0] != bs ||
-            out->dims[1] != C) {
-            st = ssdc_fail(err, SSDC_ERR_SHAPE,
-                           "model output '%s' must be float [N, %d] class scores for %d classes",
-                           model->tensors[model->outputs[0]].name, C, C);
+        const graph_value *o = rt_session_output(s, 0);
+        if (o->dtype != GRAPH_DT_FLOAT || o->rank < 1 || o->dims[0] != bs ||
+            (res && o->numel != bs * k)) {
+            st = ssdc_fail(err, SSDC_ERR_SHAPE, "model output '%s' must be float [N, ...]",
+                           model->tensors[model->outputs[0]].name);
             break;
         }
-        const float *lg = out->data;
-        for (int64_t b = 0; b < bs; b++) {
-            const float *row = lg + b * C;
-            int best = 0;
-            double mx = row[0];
-            for (int c = 1; c < C; c++)
-                if (row[c] > row[best])
-                    best = c;
-            mx = row[best];
-            double se = 0;
-            for (int c = 0; c < C; c++)
-                se += exp((double)row[c] - mx);
-            int64_t y = d->y[start + b];
-            loss += mx + log(se) - row[y];
-            correct += best == y;
-            r->confusion[y * C + best]++;
+        if (!res) {
+            k = o->numel / bs;
+            res = malloc((size_t)(d->n * k > 0 ? d->n * k : 1) * sizeof *res);
+            if (!res) {
+                st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+                break;
+            }
         }
+        memcpy(res + start * k, o->data, (size_t)(bs * k) * sizeof *res);
     }
     rt_session_free(s);
     graph_free(g);
     if (st) {
-        eval_result_free(r);
+        free(res);
         return st;
     }
+    *out = res;
+    *k_out = k;
+    return SSDC_OK;
+}
+
+ssdc_status train_evaluate(const graph *model, const train_data *d, int batch, eval_result *r,
+                           ssdc_error *err)
+{
+    memset(r, 0, sizeof *r);
+    float *lg = NULL;
+    int64_t k = 0;
+    ssdc_status st = train_predict(model, d, batch, &lg, &k, err);
+    if (st)
+        return st;
+    int C = d->n_classes;
+    if (d->n > 0 && k != C) {
+        free(lg);
+        return ssdc_fail(err, SSDC_ERR_SHAPE,
+                         "model output '%s' must be float [N, %d] class scores for %d classes",
+                         model->tensors[model->outputs[0]].name, C, C);
+    }
+    r->n_classes = C;
+    r->n = d->n;
+    r->confusion = calloc((size_t)C * (size_t)C, sizeof *r->confusion);
+    if (!r->confusion) {
+        free(lg);
+        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+    }
+    double loss = 0;
+    int64_t correct = 0;
+    for (int64_t i = 0; i < d->n; i++) {
+        const float *row = lg + i * C;
+        int best = 0;
+        for (int c = 1; c < C; c++)
+            if (row[c] > row[best])
+                best = c;
+        double mx = row[best], se = 0;
+        for (int c = 0; c < C; c++)
+            se += exp((double)row[c] - mx);
+        int64_t y = d->y[i];
+        loss += mx + log(se) - row[y];
+        correct += best == y;
+        r->confusion[y * C + best]++;
+    }
+    free(lg);
     r->loss = d->n ? loss / (double)d->n : 0;
     r->accuracy = d->n ? (double)correct / (double)d->n : 0;
     return SSDC_OK;
@@ -652,7 +679,9 @@ ssdc_status train_model_graph(graph *model, train_graph *tg, const train_data *t
             checkpoint_free(&c);
         }
     }
-    rt_options ro = {.seed = opt->seed, .training = true};
+    /* ssdc's own parallel kernels use as many threads as OpenBLAS */
+    rt_options ro = {.seed = opt->seed, .training = true,
+                     .threads = opt->threads > 0 ? opt->threads : openblas_get_num_threads()};
     t.on_extras = opt->on_step_extras;
     t.user = opt->user;
     t.skip_nonfinite = opt->on_nan == TRAIN_ON_NAN_SKIP_BATCH;

@@ -116,6 +116,12 @@ typedef struct {
     int64_t *confusion;           /* n_classes x n_classes, [true][pred] */
 } eval_result;
 
+/* The model's first output for every sample of d (inference passes, then the
+ * runtime in batches of `batch`, 128 if <= 0): *out holds d->n x *k floats
+ * (malloc'd; NULL and 0 on error). */
+ssdc_status train_predict(const graph *model, const train_data *d, int batch, float **out,
+                          int64_t *k, ssdc_error *err);
+
 /* Runs the model (inference) over d in batches. */
 ssdc_status train_evaluate(const graph *model, const train_data *d, int batch, eval_result *r,
                            ssdc_error *err);

@@ -35,6 +35,8 @@ build/ssdc eval build/demo/cnn1d_cbf.onnx --data cbf
 echo "==================== pipeline: teacher -> SSD student on CBF ===================="
 # a teacher with early stopping, then a same-size student distilled with SSD
 # (K = 30 stochastic teacher passes, student-guided weighting), plus the
-# paper's baselines with the same budget
+# paper's baselines with the same budget; the SSD student is then generated as
+# dependency-free C (build/demo/pipeline/c/), compiled with cc and run on the
+# test split beside the runtime
 build/ssdc pipeline --data cbf --epochs 100 --batch 16 --seed 0 --ablations --quiet \
     -o build/demo/pipeline

@@ -1006,3 +1006,69 @@ Test(codegen, cli_writes_files_and_main_reads_text, .timeout = 120)
     cr_expect(strstr(log, "incomplete input") && strstr(log, "exit 1"), "%s", log);
     cgt_rmtree(dir);
 }
+
+/* Reads a whole (small) text file; NULL if missing. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc(1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+/* ssdc pipeline ends by generating the student's C, compiling it with $CC,
+ * running it on the test split and reporting its accuracy beside the
+ * runtime's: in the table, the --results CSV and the HTML report. */
+Test(codegen, pipeline_generates_compiles_and_runs_student_c, .timeout = 300)
+{
+    const char *bin = getenv("SSDC_BIN");
+    cr_assert(bin);
+    char dir[256], cmd[4096], log[16384], path[512];
+    cr_assert(cgt_mkdtemp(dir, sizeof dir));
+    snprintf(cmd, sizeof cmd,
+             "CC=gcc '%s' pipeline --data cbf -o '%s/run' --epochs 3 --teacher-epochs 3 --quiet "
+             "--results '%s/r.csv' --report '%s/r.html'",
+             bin, dir, dir, dir);
+    cr_assert_eq(cgt_sh(cmd, log, sizeof log), 0, "%s", log);
+    cr_assert(strstr(log, "same class as the runtime on 900 of 900 samples"), "%s", log);
+    const char *files[] = {"student.h", "student.c", "student_main.c", "student", "student-test.f32"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        struct stat st;
+        snprintf(path, sizeof path, "%s/run/c/%s", dir, files[i]);
+        cr_assert_eq(stat(path, &st), 0, "%s missing", path);
+    }
+    /* the C's accuracy equals the runtime's student (every class agrees) */
+    snprintf(path, sizeof path, "%s/r.csv", dir);
+    char *csv = slurp(path);
+    cr_assert(csv);
+    char *s = strstr(csv, "\nstudent,ssd,"), *c = strstr(csv, "\ngenerated-c,ssd,");
+    cr_assert(s && c, "%s", csv);
+    cr_assert_eq(strtod(s + 13, NULL), strtod(c + 17, NULL), "%s", csv);
+    free(csv);
+    snprintf(path, sizeof path, "%s/r.html", dir);
+    char *html = slurp(path);
+    cr_assert(html && strstr(html, "student (generated C)"));
+    free(html);
+
+    /* a compiler that fails: exit 1, the error names the log; the models stay */
+    snprintf(cmd, sizeof cmd,
+             "CC=false '%s' pipeline --data cbf -o '%s/bad' --epochs 1 --teacher-epochs 1 --quiet",
+             bin, dir);
+    cr_assert_eq(cgt_sh(cmd, log, sizeof log), 1, "%s", log);
+    cr_assert(strstr(log, "student-build.log"), "%s", log);
+    snprintf(path, sizeof path, "%s/bad/student.onnx", dir);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    /* no compiler: a note, exit 0 */
+    snprintf(cmd, sizeof cmd,
+             "CC=/nonexistent/cc '%s' pipeline --data cbf -o '%s/none' --epochs 1 "
+             "--teacher-epochs 1 --quiet",
+             bin, dir);
+    cr_assert_eq(cgt_sh(cmd, log, sizeof log), 0, "%s", log);
+    cr_assert(strstr(log, "no C compiler"), "%s", log);
+    cgt_rmtree(dir);
+}

@@ -46,6 +46,31 @@ static void fill(float *x, int64_t n, uint64_t seed)
     }
 }
 
+/* The training graph's inputs: x [rank dims xd], labels y [xd[0]], the
+ * student's parameters and BN state from the model graph. */
+static graph_value *bind_training_inputs(const train_graph *tg, const graph *student, float *x,
+                                         const int64_t *xd, int rank, int64_t *y)
+{
+    const graph *g = tg->g;
+    graph_value *in = calloc((size_t)g->n_inputs, sizeof *in);
+    cr_assert(in);
+    graph_value_set_shape(&in[tg->x_input], GRAPH_DT_FLOAT, rank, xd);
+    in[tg->x_input].data = x;
+    graph_value_set_shape(&in[tg->label_input], GRAPH_DT_INT64, 1, xd);
+    in[tg->label_input].data = y;
+    for (int p = 0; p < tg->n_params; p++) {
+        const graph_tensor *t = &student->tensors[tg->param_src[p]];
+        graph_value_set_shape(&in[tg->param_input[p]], GRAPH_DT_FLOAT, t->shape.rank, t->shape.dims);
+        in[tg->param_input[p]].data = t->data;
+    }
+    for (int s = 0; s < tg->n_state; s++) {
+        const graph_tensor *t = &student->tensors[tg->state_src[s]];
+        graph_value_set_shape(&in[tg->state_input[s]], GRAPH_DT_FLOAT, t->shape.rank, t->shape.dims);
+        in[tg->state_input[s]].data = t->data;
+    }
+    return in;
+}
+
 enum { B = 3, K = 5, C = 32, L = 128 };
 
 Test(ssd, tiled_region_equals_separate_passes, .timeout = 120)
@@ -60,10 +85,15 @@ Test(ssd, tiled_region_equals_separate_passes, .timeout = 120)
     cr_assert_eq(ssd_build(teacher, student, &o, &tg, &info, &err), SSDC_OK, "%s", err.msg);
     cr_assert_str_eq(info.feature, "/Flatten_output_0");
     cr_assert(info.feature_auto);
-    /* Dropout, GlobalAveragePool, Flatten run on B*K rows; the convolutions once */
+    /* Dropout, GlobalAveragePool, Flatten run on B*K rows; the convolutions
+     * once, the frozen teacher's BatchNormalizations folded into them */
     cr_assert_eq(info.region_nodes, 3, "region nodes %d", info.region_nodes);
-    cr_assert_geq(info.prefix_nodes, 9, "prefix nodes %d", info.prefix_nodes);
+    cr_assert_eq(info.prefix_nodes, 6, "prefix nodes %d (3 Conv + 3 Relu)", info.prefix_nodes);
     graph *g = tg.g;
+    for (int i = 0; i < g->n_nodes; i++)
+        cr_assert(!(g->nodes[i].op == GRAPH_OP_BATCHNORMALIZATION &&
+                    !strncmp(g->nodes[i].name, "teacher/", 8)),
+                  "teacher BN '%s' not folded", g->nodes[i].name);
     int drop = find_node(g, "teacher//dropout/Dropout");
     cr_assert_geq(drop, 0);
     int feat = graph_find_tensor(g, "teacher//Flatten_output_0");
@@ -71,25 +101,11 @@ Test(ssd, tiled_region_equals_separate_passes, .timeout = 120)
     cr_assert_eq(graph_add_output(g, feat, &err), SSDC_OK); /* keep it readable after the run */
 
     /* inputs of the training graph: x, labels, the student's params and state */
-    graph_value *in = calloc((size_t)g->n_inputs, sizeof *in);
     float *x = malloc(B * 1 * L * sizeof *x);
     int64_t y[B] = {0, 1, 2};
     fill(x, B * L, 3);
-    int64_t xd[3] = {B, 1, L}, yd[1] = {B};
-    graph_value_set_shape(&in[tg.x_input], GRAPH_DT_FLOAT, 3, xd);
-    in[tg.x_input].data = x;
-    graph_value_set_shape(&in[tg.label_input], GRAPH_DT_INT64, 1, yd);
-    in[tg.label_input].data = y;
-    for (int p = 0; p < tg.n_params; p++) {
-        const graph_tensor *t = &student->tensors[tg.param_src[p]];
-        graph_value_set_shape(&in[tg.param_input[p]], GRAPH_DT_FLOAT, t->shape.rank, t->shape.dims);
-        in[tg.param_input[p]].data = t->data;
-    }
-    for (int s = 0; s < tg.n_state; s++) {
-        const graph_tensor *t = &student->tensors[tg.state_src[s]];
-        graph_value_set_shape(&in[tg.state_input[s]], GRAPH_DT_FLOAT, t->shape.rank, t->shape.dims);
-        in[tg.state_input[s]].data = t->data;
-    }
+    int64_t xd[3] = {B, 1, L};
+    graph_value *in = bind_training_inputs(&tg, student, x, xd, 3, y);
     rt_options ro = {.seed = 7, .training = true};
     rt_plan *p;
     cr_assert_eq(rt_plan_create(g, in, &ro, &p, &err), SSDC_OK, "%s", err.msg);
@@ -248,4 +264,169 @@ Test(ssd, distill_cli_and_emit_graph, .timeout = 600)
     cr_assert_gt(student_acc, 70.0, "%s", out);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     sh(cmd);
+}
+
+/* The planner runs the teacher's Dropout -> GlobalAveragePool as one step
+ * reading the untiled rows (runtime/exec.c fuse_dropout_gap): every output
+ * of the training graph (loss, gradients, the K teacher features) is
+ * bit-identical to running the nodes one by one, for 1 and 3 threads, and
+ * the plan no longer stores the K-fold tiled tensors. */
+Test(ssd, fused_dropout_pool_equals_nodes, .timeout = 120)
+{
+    ssdc_error err = {0};
+    graph *teacher = load("cnn1d"), *student = load("cnn1d");
+    ssd_options o;
+    ssd_options_default(&o);
+    o.reps = 7; /* not a multiple of the kernel's group of 4 */
+    train_graph tg;
+    ssd_info info;
+    cr_assert_eq(ssd_build(teacher, student, &o, &tg, &info, &err), SSDC_OK, "%s", err.msg);
+    graph *g = tg.g;
+    int feat = graph_find_tensor(g, "teacher//Flatten_output_0");
+    cr_assert_geq(feat, 0);
+    cr_assert_eq(graph_add_output(g, feat, &err), SSDC_OK);
+    enum { NB = 5, NL = 128 };
+    float *x = malloc(NB * NL * sizeof *x);
+    int64_t y[NB] = {0, 1, 2, 1, 0};
+    fill(x, NB * NL, 11);
+    int64_t xd[3] = {NB, 1, NL};
+    graph_value *in = bind_training_inputs(&tg, student, x, xd, 3, y);
+    rt_options variants[3] = {{.seed = 3, .training = true, .no_fusion = true},
+                              {.seed = 3, .training = true, .threads = 1},
+                              {.seed = 3, .training = true, .threads = 3}};
+    rt_plan *p[3];
+    rt_plan_stats st[3];
+    for (int v = 0; v < 3; v++) {
+        cr_assert_eq(rt_plan_create(g, in, &variants[v], &p[v], &err), SSDC_OK, "%s", err.msg);
+        rt_plan_set_step(p[v], 9);
+        cr_assert_eq(rt_plan_run(p[v], in, &err), SSDC_OK, "%s", err.msg);
+        rt_plan_get_stats(p[v], &st[v]);
+    }
+    for (int v = 1; v < 3; v++) {
+        for (int i = 0; i < g->n_outputs; i++) {
+            const graph_value *a = rt_plan_output(p[0], i), *b = rt_plan_output(p[v], i);
+            cr_assert_eq(a->numel, b->numel);
+            cr_assert(!memcmp(a->data, b->data, graph_value_bytes(a)),
+                      "output '%s' differs with fusion (threads %d)",
+                      g->tensors[g->outputs[i]].name, variants[v].threads);
+        }
+    }
+    /* the K teacher features differ (the masks are real) */
+    const graph_value *f = rt_plan_tensor(p[1], feat);
+    cr_assert_eq(f->dims[0], NB * 7);
+    cr_assert_neq(((const float *)f->data)[0], ((const float *)f->data)[f->dims[1]]);
+    /* the tiled [B*K, 32, L] tensors (Expand's output, its Reshape view and
+     * the Dropout's output) are no longer stored */
+    size_t tiled = (size_t)NB * 7 * 32 * NL * sizeof(float);
+    cr_assert_geq(st[0].sum_tensor_bytes - st[1].sum_tensor_bytes, 3 * tiled, "sum %zu vs %zu",
+                  st[1].sum_tensor_bytes, st[0].sum_tensor_bytes);
+    cr_assert_lt(st[1].arena_bytes, st[0].arena_bytes, "arena fused %zu, unfused %zu",
+                 st[1].arena_bytes, st[0].arena_bytes);
+    cr_log_info("arena fused %zu, unfused %zu", st[1].arena_bytes, st[0].arena_bytes);
+    for (int v = 0; v < 3; v++)
+        rt_plan_free(p[v]);
+    free(x);
+    free(in);
+    train_graph_free(&tg);
+    graph_free(teacher);
+    graph_free(student);
+}
+
+/* The fused Dropout -> GlobalAveragePool on a small graph of its own: rows
+ * repeated by Unsqueeze + Expand + Reshape (reps 6) and a plain Dropout
+ * (reps 1), a spatial size that is not a multiple of 8, 2-D planes; bit-
+ * identical to the node-by-node run for 1 and 2 threads, and each Dropout's
+ * masks keep about 1 - ratio. */
+Test(ssd, fused_dropout_pool_small_graph)
+{
+    enum { N = 3, NC = 5, H = 3, W = 7, R = 6 };
+    ssdc_error err = {0};
+    graph *g = graph_new();
+    cr_assert(g);
+    g->opset = 13;
+    int64_t xdims[4] = {N, NC, H, W};
+    graph_shape xs;
+    graph_shape_init(&xs, 4, xdims);
+    int x, ax, ex, sh, u, e, r, d1, d2, p1, p2, ratio;
+    cr_assert_eq(graph_add_tensor(g, "x", GRAPH_DT_FLOAT, &xs, GRAPH_TENSOR_INPUT, &x, &err), 0);
+    cr_assert_eq(graph_add_input(g, x, &err), 0);
+    int64_t *axv = malloc(sizeof *axv), *exv = malloc(5 * sizeof *exv), *shv = malloc(4 * sizeof *shv);
+    float *rv = malloc(sizeof *rv);
+    axv[0] = 1;
+    int64_t exd[5] = {1, R, 1, 1, 1}, shd[4] = {-1, NC, H, W}, one = 1, five = 5, four = 4;
+    memcpy(exv, exd, sizeof exd);
+    memcpy(shv, shd, sizeof shd);
+    rv[0] = 0.3f;
+    cr_assert_eq(graph_add_initializer(g, "axes", GRAPH_DT_INT64, 1, &one, axv, &ax, &err), 0);
+    cr_assert_eq(graph_add_initializer(g, "expand", GRAPH_DT_INT64, 1, &five, exv, &ex, &err), 0);
+    cr_assert_eq(graph_add_initializer(g, "shape", GRAPH_DT_INT64, 1, &four, shv, &sh, &err), 0);
+    cr_assert_eq(graph_add_initializer(g, "ratio", GRAPH_DT_FLOAT, 0, NULL, rv, &ratio, &err), 0);
+    const char *names[] = {"u", "e", "r", "d1", "d2", "p1", "p2"};
+    int *ts[] = {&u, &e, &r, &d1, &d2, &p1, &p2};
+    for (int i = 0; i < 7; i++)
+        cr_assert_eq(graph_add_tensor(g, names[i], GRAPH_DT_FLOAT, NULL, GRAPH_TENSOR_INTERMEDIATE,
+                                      ts[i], &err), 0, "%s", err.msg);
+    int in_u[2] = {x, ax}, in_e[2] = {u, ex}, in_r[2] = {e, sh}, in_d1[2] = {r, ratio},
+        in_d2[2] = {x, ratio};
+    cr_assert_eq(graph_add_node(g, "U", "Unsqueeze", "", 2, in_u, 1, &u, NULL, &err), 0);
+    cr_assert_eq(graph_add_node(g, "E", "Expand", "", 2, in_e, 1, &e, NULL, &err), 0);
+    cr_assert_eq(graph_add_node(g, "R", "Reshape", "", 2, in_r, 1, &r, NULL, &err), 0);
+    cr_assert_eq(graph_add_node(g, "D1", "Dropout", "", 2, in_d1, 1, &d1, NULL, &err), 0);
+    cr_assert_eq(graph_add_node(g, "D2", "Dropout", "", 2, in_d2, 1, &d2, NULL, &err), 0);
+    cr_assert_eq(graph_add_node(g, "P1", "GlobalAveragePool", "", 1, &d1, 1, &p1, NULL, &err), 0);
+    cr_assert_eq(graph_add_node(g, "P2", "GlobalAveragePool", "", 1, &d2, 1, &p2, NULL, &err), 0);
+    cr_assert_eq(graph_add_output(g, p1, &err), 0);
+    cr_assert_eq(graph_add_output(g, p2, &err), 0);
+    cr_assert_eq(graph_validate(g, &err), SSDC_OK, "%s", err.msg);
+    float xv[N * NC * H * W];
+    fill(xv, N * NC * H * W, 5);
+    graph_value in = {0};
+    graph_value_set_shape(&in, GRAPH_DT_FLOAT, 4, xdims);
+    in.data = xv;
+    rt_options variants[3] = {{.seed = 1, .training = true, .no_fusion = true},
+                              {.seed = 1, .training = true},
+                              {.seed = 1, .training = true, .threads = 2}};
+    rt_plan *p[3];
+    for (int v = 0; v < 3; v++) {
+        cr_assert_eq(rt_plan_create(g, &in, &variants[v], &p[v], &err), SSDC_OK, "%s", err.msg);
+        rt_plan_set_step(p[v], 2);
+        cr_assert_eq(rt_plan_run(p[v], &in, &err), SSDC_OK, "%s", err.msg);
+    }
+    /* fused: Expand's, Reshape's and both Dropouts' outputs are not stored */
+    rt_plan_stats s0, s1;
+    rt_plan_get_stats(p[0], &s0);
+    rt_plan_get_stats(p[1], &s1);
+    size_t row = (size_t)NC * H * W * sizeof(float);
+    cr_assert_geq(s0.sum_tensor_bytes - s1.sum_tensor_bytes, 3 * N * R * row + N * row,
+                  "sum of tensors %zu fused, %zu unfused", s1.sum_tensor_bytes, s0.sum_tensor_bytes);
+    for (int o = 0; o < 2; o++) {
+        const graph_value *a = rt_plan_output(p[0], o);
+        cr_assert_eq(a->numel, (o == 0 ? N * R : N) * NC);
+        for (int v = 1; v < 3; v++)
+            cr_assert(!memcmp(a->data, rt_plan_output(p[v], o)->data, graph_value_bytes(a)),
+                      "output %d differs with fusion, variant %d", o, v);
+    }
+    /* the R repeats of a row differ (their masks do) and their mean is near the
+     * row's plain mean (dropout rescales by 1 / (1 - ratio)) */
+    const float *p1v = rt_plan_output(p[1], 0)->data;
+    cr_assert_neq(p1v[0], p1v[NC]);
+    rt_options plain = {.seed = 1};
+    rt_plan *q;
+    cr_assert_eq(rt_plan_create(g, &in, &plain, &q, &err), SSDC_OK, "%s", err.msg);
+    cr_assert_eq(rt_plan_run(q, &in, &err), SSDC_OK, "%s", err.msg);
+    const float *mean = rt_plan_output(q, 1)->data;
+    double dev = 0, spread = 0;
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < NC; c++) {
+            double m = 0;
+            for (int k = 0; k < R; k++)
+                m += p1v[(n * R + k) * NC + c] / R;
+            dev += fabs(m - mean[n * NC + c]);
+            spread += fabs(mean[n * NC + c]);
+        }
+    cr_assert_lt(dev, spread, "repeat means deviate %g (mean magnitudes %g)", dev, spread);
+    rt_plan_free(q);
+    for (int v = 0; v < 3; v++)
+        rt_plan_free(p[v]);
+    graph_free(g);
 }

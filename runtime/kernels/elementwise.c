@@ -1101,6 +1101,30 @@ const rt_kernel rt_kernel_cast = {forward_cast, NULL};
         }                                                                                       \
     } break;
 
+ssdc_status rt_dropout_params(const rt_kernel_ctx *ctx, const graph_value *in, int n_in,
+                              double *ratio_out, bool *active, ssdc_error *err)
+{
+    double ratio = graph_attr_float(ctx->node, "ratio", 0.5f);
+    if (n_in > 1 && in[1].data) {
+        if (in[1].numel != 1 || !ew_is_float(in[1].dtype))
+            return rt_kernel_fail(ctx, err, SSDC_ERR_INVALID,
+                                  "ratio (input 1) must be a float scalar");
+        ratio = graph_value_get_f64(&in[1], 0);
+    }
+    bool training = ctx->training;
+    if (n_in > 2 && in[2].data) {
+        if (in[2].numel != 1 || in[2].dtype != GRAPH_DT_BOOL)
+            return rt_kernel_fail(ctx, err, SSDC_ERR_INVALID,
+                                  "training_mode (input 2) must be a bool scalar");
+        training = training || ((const uint8_t *)in[2].data)[0] != 0;
+    }
+    *ratio_out = ratio;
+    *active = training && ratio != 0;
+    if (*active && !(ratio >= 0 && ratio <= 1))
+        return rt_kernel_fail(ctx, err, SSDC_ERR_INVALID, "ratio %g is outside [0, 1]", ratio);
+    return SSDC_OK;
+}
+
 static ssdc_status forward_dropout(const rt_kernel_ctx *ctx, const graph_value *in, int n_in,
                                    graph_value *out, int n_out, ssdc_error *err)
 {
@@ -1119,30 +1143,18 @@ static ssdc_status forward_dropout(const rt_kernel_ctx *ctx, const graph_value *
                                   "mask output must be bool with the input's shape");
         mask = out[1].data;
     }
-    double ratio = graph_attr_float(ctx->node, "ratio", 0.5f);
-    if (n_in > 1 && in[1].data) {
-        if (in[1].numel != 1 || !ew_is_float(in[1].dtype))
-            return rt_kernel_fail(ctx, err, SSDC_ERR_INVALID,
-                                  "ratio (input 1) must be a float scalar");
-        ratio = graph_value_get_f64(&in[1], 0);
-    }
-    bool training = ctx->training;
-    if (n_in > 2 && in[2].data) {
-        if (in[2].numel != 1 || in[2].dtype != GRAPH_DT_BOOL)
-            return rt_kernel_fail(ctx, err, SSDC_ERR_INVALID,
-                                  "training_mode (input 2) must be a bool scalar");
-        training = training || ((const uint8_t *)in[2].data)[0] != 0;
-    }
+    double ratio;
+    bool active;
+    if ((st = rt_dropout_params(ctx, in, n_in, &ratio, &active, err)))
+        return st;
     int64_t n = in[0].numel;
-    if (!training || ratio == 0) {
+    if (!active) {
         if (n > 0)
             memcpy(out[0].data, in[0].data, (size_t)n * graph_dtype_size(dt));
         if (mask)
             memset(mask, 1, (size_t)n);
         return SSDC_OK;
     }
-    if (!(ratio >= 0 && ratio <= 1))
-        return rt_kernel_fail(ctx, err, SSDC_ERR_INVALID, "ratio %g is outside [0, 1]", ratio);
     const uint32_t thr = rng_dropout_threshold(ratio);
     const uint64_t stream = rng_stream_id(ctx->step, (uint32_t)ctx->node_index);
     uint8_t keep[EW_CHUNK];

@@ -625,7 +625,7 @@ int cli_pipeline(int argc, char **argv)
     if (have_c) {
         printf("%-28s %13.2f%% %10s   (same class as the runtime on %lld of %lld samples, max "
                "|logit diff| %.2g; arena %zu B, weights %zu B)\n",
-               "student, generated C", 100 * dc.c.accuracy, "-", (long long)dc.agree,
+               "student (generated C)", 100 * dc.c.accuracy, "-", (long long)dc.agree,
                (long long)dc.c.n, dc.max_abs_diff, dc.arena_bytes, dc.weight_bytes);
         if (dc.agree != dc.c.n)
             fprintf(stderr, "ssdc: warning: the generated C and the runtime disagree on %lld test "

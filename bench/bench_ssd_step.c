@@ -5,20 +5,24 @@
  *   bench_ssd_step TEACHER.onnx [--batch B] [--reps K] [--steps N] [--rounds R]
  *                  [--threads T] [--seed S]
  *
- * The student has the teacher's architecture (the same file).  Three
+ * The student has the teacher's architecture (the same file).  Four
  * configurations, timed in R alternating rounds of N steps each (after one
- * warm-up step): "ce" (ssd_build --mode ce), "ssd" (K reps, the planner's
- * fused Dropout -> GlobalAveragePool step: runtime/exec.c) and "ssd_unfused"
- * (the same graph with rt_options.no_fusion: every tiled tensor stored).
+ * warm-up step): "ce" (ssd_build --mode ce), "ssd_unfused" (K reps, every
+ * node run as it is: the K-fold tiled tensors stored), "ssd" (the planner's
+ * fused Dropout -> GlobalAveragePool step, runtime/exec.c) and "ssd_cached"
+ * (also the teacher's deterministic part computed once beforehand and fed,
+ * as the trainer does when the training set's values fit its cache limit:
+ * train_graph_split_cached; what ssdc distill runs).
  * Inputs: uniform random samples of the teacher's input shape (dimension 0 =
  * B), random labels.  OpenBLAS and ssdc's kernels use T threads.  Prints one
  * JSON object:
  *   {"batch":B,"reps":K,"threads":T,"ce_ms":...,"ssd_ms":...,"ssd_unfused_ms":...,
- *    "ssd_over_ce":...,"unfused_over_ce":...,"arena_ce":...,"arena_ssd":...,
- *    "arena_ssd_unfused":...}
+ *    "ssd_cached_ms":...,"ssd_over_ce":...,"unfused_over_ce":...,
+ *    "cached_over_ce":...,"arena_ce":...,"arena_ssd":...,"arena_ssd_unfused":...}
  * (median milliseconds per step over all rounds).  Exit status: 0 ok, 1 error,
  * 2 bad arguments. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +74,8 @@ typedef struct {
     train_graph tg;
     graph_value *in;
     rt_plan *plan;
+    graph *prefix;
+    rt_session *prefix_run;
     double *times;
     int n_times;
 } config;
@@ -81,8 +87,9 @@ static int fail(const char *what, const ssdc_error *err)
 }
 
 /* Training graph of mode m, its inputs bound to x/y and the model's tensors. */
-static int setup(const graph *model, ssd_mode m, int reps, const float *x, const int64_t *xd,
-                 int xrank, const int64_t *y, int64_t B, const rt_options *ro, config *c)
+static int setup(const graph *model, ssd_mode m, int reps, bool cached, const float *x,
+                 const int64_t *xd, int xrank, const int64_t *y, int64_t B, const rt_options *ro,
+                 config *c)
 {
     ssdc_error err = {0};
     ssd_options o;
@@ -92,6 +99,9 @@ static int setup(const graph *model, ssd_mode m, int reps, const float *x, const
     ssd_info info;
     if (ssd_build(model, model, &o, &c->tg, &info, &err))
         return fail("ssd_build", &err);
+    int pos[TRAIN_GRAPH_MAX_CACHEABLE];
+    if (cached && train_graph_split_cached(&c->tg, &c->prefix, pos, &err))
+        return fail("train_graph_split_cached", &err);
     graph *g = c->tg.g;
     c->in = calloc((size_t)g->n_inputs, sizeof *c->in);
     if (!c->in)
@@ -111,6 +121,16 @@ static int setup(const graph *model, ssd_mode m, int reps, const float *x, const
         graph_value_set_shape(&c->in[c->tg.state_input[s]], GRAPH_DT_FLOAT, t->shape.rank,
                               t->shape.dims);
         c->in[c->tg.state_input[s]].data = t->data;
+    }
+    if (c->prefix) { /* computed once, outside the timing */
+        graph_value px = {0};
+        graph_value_set_shape(&px, GRAPH_DT_FLOAT, xrank, xd);
+        px.data = (void *)x;
+        if (rt_session_create(c->prefix, NULL, &c->prefix_run, &err) ||
+            rt_session_run(c->prefix_run, &px, &err))
+            return fail("prefix", &err);
+        for (int i = 0; i < c->prefix->n_outputs; i++)
+            c->in[pos[i]] = *rt_session_output(c->prefix_run, i);
     }
     if (rt_plan_create(g, c->in, ro, &c->plan, &err) || rt_plan_run(c->plan, c->in, &err))
         return fail("plan", &err);
@@ -175,43 +195,48 @@ int main(int argc, char **argv)
     for (int64_t i = 0; i < B; i++)
         y[i] = i % classes;
 
-    const char *names[3] = {"ce", "ssd", "ssd_unfused"};
-    config c[3];
+    enum { NCFG = 4 };
+    const char *names[NCFG] = {"ce", "ssd", "ssd_unfused", "ssd_cached"};
+    config c[NCFG];
     memset(c, 0, sizeof c);
-    rt_options ro[3] = {{.seed = (uint64_t)seed, .training = true, .threads = (int)threads},
-                        {.seed = (uint64_t)seed, .training = true, .threads = (int)threads},
-                        {.seed = (uint64_t)seed, .training = true, .threads = (int)threads,
-                         .no_fusion = true}};
-    ssd_mode modes[3] = {SSD_MODE_CE, SSD_MODE_SSD, SSD_MODE_SSD};
-    for (int k = 0; k < 3; k++) {
-        if (setup(model, modes[k], (int)K, x, xd, xin->shape.rank, y, B, &ro[k], &c[k]))
+    rt_options ro[NCFG] = {{.seed = (uint64_t)seed, .training = true, .threads = (int)threads},
+                           {.seed = (uint64_t)seed, .training = true, .threads = (int)threads},
+                           {.seed = (uint64_t)seed, .training = true, .threads = (int)threads,
+                            .no_fusion = true},
+                           {.seed = (uint64_t)seed, .training = true, .threads = (int)threads}};
+    ssd_mode modes[NCFG] = {SSD_MODE_CE, SSD_MODE_SSD, SSD_MODE_SSD, SSD_MODE_SSD};
+    for (int k = 0; k < NCFG; k++) {
+        if (setup(model, modes[k], (int)K, k == 3, x, xd, xin->shape.rank, y, B, &ro[k], &c[k]))
             return 1;
         c[k].times = malloc((size_t)(rounds * steps) * sizeof(double));
         if (!c[k].times)
             return 1;
     }
     for (long r = 0; r < rounds; r++)
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < NCFG; k++)
             for (long st = 0; st < steps; st++) {
                 double t0 = now_ms();
                 if (rt_plan_run(c[k].plan, c[k].in, &err))
                     return fail(names[k], &err);
                 c[k].times[c[k].n_times++] = now_ms() - t0;
             }
-    double med[3];
-    rt_plan_stats ps[3];
-    for (int k = 0; k < 3; k++) {
+    double med[NCFG];
+    rt_plan_stats ps[NCFG];
+    for (int k = 0; k < NCFG; k++) {
         qsort(c[k].times, (size_t)c[k].n_times, sizeof(double), cmp_double);
         med[k] = c[k].times[c[k].n_times / 2];
         rt_plan_get_stats(c[k].plan, &ps[k]);
     }
     printf("{\"batch\":%ld,\"reps\":%ld,\"threads\":%ld,\"ce_ms\":%.4f,\"ssd_ms\":%.4f,"
-           "\"ssd_unfused_ms\":%.4f,\"ssd_over_ce\":%.4f,\"unfused_over_ce\":%.4f,"
+           "\"ssd_unfused_ms\":%.4f,\"ssd_cached_ms\":%.4f,\"ssd_over_ce\":%.4f,"
+           "\"unfused_over_ce\":%.4f,\"cached_over_ce\":%.4f,"
            "\"arena_ce\":%zu,\"arena_ssd\":%zu,\"arena_ssd_unfused\":%zu}\n",
-           B, K, threads, med[0], med[1], med[2], med[1] / med[0], med[2] / med[0],
-           ps[0].arena_bytes, ps[1].arena_bytes, ps[2].arena_bytes);
-    for (int k = 0; k < 3; k++) {
+           B, K, threads, med[0], med[1], med[2], med[3], med[1] / med[0], med[2] / med[0],
+           med[3] / med[0], ps[0].arena_bytes, ps[1].arena_bytes, ps[2].arena_bytes);
+    for (int k = 0; k < NCFG; k++) {
         rt_plan_free(c[k].plan);
+        rt_session_free(c[k].prefix_run);
+        graph_free(c[k].prefix);
         train_graph_free(&c[k].tg);
         free(c[k].in);
         free(c[k].times);

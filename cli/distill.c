@@ -208,6 +208,10 @@ static ssdc_status distill_run(const graph *teacher, graph *student, const disti
     if ((st = train_model_graph(student, &tg, tr, va, &opt, &res, err)))
         return st;
     report_end_run(rrun, &res);
+    if (!quiet && res.cached_bytes > 0)
+        printf("%s: the teacher's deterministic part was computed once per training sample "
+               "(%.1f MiB kept), not in every step\n",
+               label, (double)res.cached_bytes / 1048576.0);
     outc->seconds = res.seconds;
     outc->epochs = res.epochs_run;
     cli_report_skipped(&res);

@@ -145,6 +145,7 @@ typedef struct {
     int *map;             /* teacher tensor -> training-graph tensor */
     float *insert_rate;   /* per teacher tensor: insert a Dropout after it (< 0: no) */
     float *active_rate;   /* per teacher node: an active Dropout's rate (< 0: inactive) */
+    train_graph *tg;      /* the training graph being built (its cacheable tensors) */
     int *active;          /* training-graph node indices of active Dropouts */
     int n_active;
 } teacher_ctx;
@@ -219,6 +220,10 @@ static ssdc_status add_active_dropout(teacher_ctx *c, const char *name, int x, f
     int in[3] = {x, r, on}, node;
     if (!st)
         st = graph_add_node(g, name, "Dropout", "", 3, in, 1, y, &node, err);
+    /* a seed of its own: its masks do not change when the trainer removes the
+     * teacher's prefix from the graph (runtime/kernel.h rt_dropout_stream) */
+    if (!st)
+        st = graph_node_set_int(g, node, "seed", node, err);
     if (st)
         return st;
     int *a = realloc(c->active, (size_t)(c->n_active + 1) * sizeof *a);
@@ -458,8 +463,15 @@ static ssdc_status tile_region(teacher_ctx *c, int first, int K, const int *need
             if (tt->kind == GRAPH_TENSOR_INITIALIZER || tt->dtype != GRAPH_DT_FLOAT ||
                 tt->shape.rank < 1)
                 continue;
-            if (tiled[t] < 0)
+            if (tiled[t] < 0) {
                 st = tile_rows(c->b, t, K, &tiled[t], err);
+                /* computed from the data alone by the frozen teacher: the
+                 * trainer may compute it once per sample */
+                train_graph *tg = c->tg;
+                if (!st && tg && g->tensors[t].producer >= 0 &&
+                    tg->n_cacheable < TRAIN_GRAPH_MAX_CACHEABLE)
+                    tg->cacheable[tg->n_cacheable++] = t;
+            }
             if (!st)
                 g->nodes[ni].inputs[i] = tiled[t];
         }
@@ -623,7 +635,7 @@ ssdc_status ssd_build(const graph *teacher, const graph *student, const ssd_opti
         return st;
     graph *g = out->g;
     builder b = {.g = g};
-    teacher_ctx c = {.b = &b};
+    teacher_ctx c = {.b = &b, .tg = out};
     graph *tc = NULL;
     bool *in_region = NULL;
     int sfeat = -1;

@@ -359,3 +359,67 @@ ssdc_status train_graph_build(const graph *model, const train_graph_options *opt
     }
     return train_graph_finish(out, loss, err);
 }
+
+ssdc_status train_graph_split_cached(train_graph *t, graph **prefix_out, int *input_pos,
+                                     ssdc_error *err)
+{
+    *prefix_out = NULL;
+    graph *g = t->g;
+    int n = t->n_cacheable;
+    if (n <= 0)
+        return SSDC_OK;
+    /* the prefix: the data input -> the cacheable tensors, nothing else */
+    graph *pg = graph_clone(g);
+    if (!pg)
+        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+    int x = g->inputs[t->x_input];
+    pg->n_outputs = 0;
+    for (int t2 = 0; t2 < pg->n_tensors; t2++)
+        pg->tensors[t2].is_output = false;
+    pg->inputs[0] = x;
+    pg->n_inputs = 1;
+    for (int t2 = 0; t2 < pg->n_tensors; t2++)
+        if (pg->tensors[t2].kind == GRAPH_TENSOR_INPUT && t2 != x)
+            pg->tensors[t2].kind = GRAPH_TENSOR_INTERMEDIATE; /* no longer fed: must be unused */
+    ssdc_status st = SSDC_OK;
+    for (int i = 0; i < n && !st; i++)
+        st = graph_add_output(pg, t->cacheable[i], err);
+    if (!st) {
+        passes_remove_dead_nodes(pg);
+        st = graph_validate(pg, err);
+        if (st)
+            ssdc_error_prefix(err, "the cached part of the training graph");
+    }
+    if (st) {
+        graph_free(pg);
+        return st;
+    }
+    /* the training graph: each cacheable tensor's uses read a new input */
+    for (int i = 0; i < n && !st; i++) {
+        int c = t->cacheable[i], in;
+        char name[600];
+        snprintf(name, sizeof name, "cached:%s", g->tensors[c].name);
+        graph_shape sh = g->tensors[c].shape;
+        st = graph_add_tensor(g, name, g->tensors[c].dtype, &sh, GRAPH_TENSOR_INPUT, &in, err);
+        if (!st)
+            st = graph_add_input(g, in, err);
+        if (st)
+            break;
+        input_pos[i] = g->n_inputs - 1;
+        for (int k = 0; k < g->n_nodes; k++)
+            for (int j = 0; j < g->nodes[k].n_inputs; j++)
+                if (g->nodes[k].inputs[j] == c)
+                    g->nodes[k].inputs[j] = in;
+    }
+    if (!st) {
+        passes_remove_dead_nodes(g);
+        st = graph_validate(g, err);
+    }
+    if (st) {
+        graph_free(pg);
+        return st;
+    }
+    t->n_cacheable = 0;
+    *prefix_out = pg;
+    return SSDC_OK;
+}

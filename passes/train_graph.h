@@ -12,6 +12,8 @@
 
 #include "graph/graph.h"
 
+#define TRAIN_GRAPH_MAX_CACHEABLE 8
+
 typedef struct {
     float label_smoothing;   /* 0: plain cross-entropy */
 } train_graph_options;
@@ -35,6 +37,12 @@ typedef struct {
     int *state_new;         /* per state tensor: the tensor holding its update */
     /* outputs added with train_graph_add_output before finish, in order */
     int extra_output0, n_extra_outputs;
+    /* Tensors of g that depend on the data input alone through nodes no
+     * gradient flows into (passes/ssd: the frozen teacher's deterministic
+     * part, where its stochastic region begins): the trainer may compute them
+     * once per sample and feed them (train_graph_split_cached). */
+    int n_cacheable;
+    int cacheable[TRAIN_GRAPH_MAX_CACHEABLE];
 } train_graph;
 
 /* model: a validated inference graph with one caller-fed input (the data) and
@@ -55,6 +63,14 @@ ssdc_status train_graph_add_ce(train_graph *t, float label_smoothing, int *loss,
  * extra_output0 + *position. */
 ssdc_status train_graph_add_output(train_graph *t, int tensor, int *position, ssdc_error *err);
 ssdc_status train_graph_finish(train_graph *t, int loss, ssdc_error *err);
+
+/* Moves the computation of t->cacheable out of t->g: *prefix (new graph)
+ * computes them from the data input (its only input; outputs in the order of
+ * t->cacheable), and in t->g each becomes a new caller-fed input (positions
+ * in t->g->inputs: input_pos[i]) while the nodes only they needed are
+ * removed.  Afterwards t->n_cacheable is 0. */
+ssdc_status train_graph_split_cached(train_graph *t, graph **prefix, int *input_pos,
+                                     ssdc_error *err);
 
 /* Whether model initializer t is a trainable parameter (see above). */
 bool train_graph_is_trainable(const graph *model, int t);

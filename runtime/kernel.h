@@ -51,6 +51,12 @@ const rt_kernel *rt_kernel_get(int op);
 ssdc_status rt_dropout_params(const rt_kernel_ctx *ctx, const graph_value *in, int n_in,
                               double *ratio, bool *active, ssdc_error *err);
 
+/* The random stream id of a Dropout node's masks (with the step:
+ * rng_stream_id): its "seed" attribute when it has one >= 0 (with the top
+ * bit set, apart from node indices), else its node index.  Passes that
+ * remove nodes before a Dropout keep its masks by giving it a seed. */
+uint32_t rt_dropout_stream(const rt_kernel_ctx *ctx);
+
 /* GlobalAveragePool(Dropout(X)) in one pass (runtime/exec.c runs the pair
  * this way when nothing else reads the Dropout's outputs, so the masked
  * tensor is never stored).  x: the Dropout's input (its shape; its data is

@@ -1,5 +1,6 @@
 #include "runtime/rng.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #define PHILOX_M0 UINT32_C(0xD2511F53)
@@ -130,13 +131,31 @@ int rng_keep16(uint64_t seed, uint64_t stream, uint64_t i, uint32_t threshold)
 void rng_fill_keep16(uint64_t seed, uint64_t stream, uint64_t first, uint32_t threshold,
                      uint8_t *keep, int64_t n)
 {
-    const uint64_t key = rng_dropout_key(seed, stream);
+    rng_fill_keep16_key(rng_dropout_key(seed, stream), first, threshold, keep, n);
+}
+
+/* The keep decisions of elements first .. first + n - 1 of the stream with
+ * this key, written as bytes 0/1 (kb) or as floats on/0.0f (kf; kb NULL).
+ * Inlined into each public variant, so the branch on kf folds away. */
+static inline __attribute__((always_inline)) void keep16_fill(uint64_t key, uint64_t first,
+                                                               uint32_t threshold, uint8_t *kb,
+                                                               float *kf, float on, int64_t n)
+{
+#define KEEP16_PUT(idx, bits)                                                                 \
+    do {                                                                                      \
+        bool keep_ = (uint32_t)(bits) >= threshold;                                           \
+        if (kf)                                                                               \
+            kf[idx] = keep_ ? on : 0.0f;                                                      \
+        else                                                                                  \
+            kb[idx] = keep_;                                                                  \
+    } while (0)
     int64_t j = 0;
     /* head: up to the next multiple of 4 */
     while (j < n && ((first + (uint64_t)j) & 3) != 0) {
         uint64_t e = first + (uint64_t)j;
         uint64_t w = mix64(key + ((e >> 2) + 1) * RNG_GOLDEN);
-        keep[j++] = (uint32_t)((w >> ((e & 3) * 16)) & 0xffffu) >= threshold;
+        KEEP16_PUT(j, (w >> ((e & 3) * 16)) & 0xffffu);
+        j++;
     }
     /* whole words: 4 elements each */
     uint64_t w0 = ((first + (uint64_t)j) >> 2) + 1;
@@ -146,31 +165,43 @@ void rng_fill_keep16(uint64_t seed, uint64_t stream, uint64_t first, uint32_t th
      * lanes compared (lane q of word k is bits q*16.. on little-endian
      * machines); twice as fast as extracting the lanes word by word */
     enum { BLOCK = 64 };
-    uint64_t wb[BLOCK];
-    uint16_t lanes[4 * BLOCK];
+    union { /* the words and their 16-bit lanes (C11 6.5.2.3: reading another member) */
+        uint64_t w[BLOCK];
+        uint16_t h[4 * BLOCK];
+    } u;
     for (int64_t k0 = 0; k0 < words; k0 += BLOCK) {
         int m = words - k0 < BLOCK ? (int)(words - k0) : BLOCK;
         for (int k = 0; k < m; k++)
-            wb[k] = mix64(key + (w0 + (uint64_t)(k0 + k)) * RNG_GOLDEN);
-        memcpy(lanes, wb, (size_t)m * sizeof wb[0]);
-        uint8_t *d = keep + j + 4 * k0;
+            u.w[k] = mix64(key + (w0 + (uint64_t)(k0 + k)) * RNG_GOLDEN);
+        int64_t base = j + 4 * k0;
         for (int i = 0; i < 4 * m; i++)
-            d[i] = lanes[i] >= threshold;
+            KEEP16_PUT(base + i, u.h[i]);
     }
 #else
     for (int64_t k = 0; k < words; k++) {
         uint64_t w = mix64(key + (w0 + (uint64_t)k) * RNG_GOLDEN);
-        uint8_t *d = keep + j + 4 * k;
-        d[0] = (uint32_t)(w & 0xffffu) >= threshold;
-        d[1] = (uint32_t)((w >> 16) & 0xffffu) >= threshold;
-        d[2] = (uint32_t)((w >> 32) & 0xffffu) >= threshold;
-        d[3] = (uint32_t)(w >> 48) >= threshold;
+        int64_t base = j + 4 * k;
+        for (int q = 0; q < 4; q++)
+            KEEP16_PUT(base + q, (w >> (16 * q)) & 0xffffu);
     }
 #endif
     j += 4 * words;
     for (; j < n; j++) {
         uint64_t e = first + (uint64_t)j;
         uint64_t w = mix64(key + ((e >> 2) + 1) * RNG_GOLDEN);
-        keep[j] = (uint32_t)((w >> ((e & 3) * 16)) & 0xffffu) >= threshold;
+        KEEP16_PUT(j, (w >> ((e & 3) * 16)) & 0xffffu);
     }
+#undef KEEP16_PUT
+}
+
+void rng_fill_keep16_key(uint64_t key, uint64_t first, uint32_t threshold, uint8_t *keep,
+                         int64_t n)
+{
+    keep16_fill(key, first, threshold, keep, NULL, 0.0f, n);
+}
+
+void rng_fill_keep16_scaled(uint64_t key, uint64_t first, uint32_t threshold, float on,
+                            float *keep, int64_t n)
+{
+    keep16_fill(key, first, threshold, NULL, keep, on, n);
 }

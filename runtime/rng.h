@@ -39,6 +39,14 @@ uint64_t rng_dropout_key(uint64_t seed, uint64_t stream);
 void rng_fill_keep16(uint64_t seed, uint64_t stream, uint64_t first, uint32_t threshold,
                      uint8_t *keep, int64_t n);
 int rng_keep16(uint64_t seed, uint64_t stream, uint64_t i, uint32_t threshold);
+/* rng_fill_keep16 with key = rng_dropout_key(seed, stream) computed by the
+ * caller (once for many short ranges of the same stream). */
+void rng_fill_keep16_key(uint64_t key, uint64_t first, uint32_t threshold, uint8_t *keep,
+                         int64_t n);
+/* The same decisions as floats: keep[j] = on if kept, else 0.0f (a Dropout's
+ * scaled mask in one pass). */
+void rng_fill_keep16_scaled(uint64_t key, uint64_t first, uint32_t threshold, float on,
+                            float *keep, int64_t n);
 
 /* Stream id for a per-step, per-node draw (e.g. a Dropout mask):
  * step in the high 32 bits, id in the low 32 bits. */

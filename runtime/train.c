@@ -116,27 +116,18 @@ static ssdc_status check_data(const graph *model, const train_data *d, const cha
 
 /* ---- evaluation ---- */
 
-ssdc_status train_predict(const graph *model, const train_data *d, int batch, float **out,
-                          int64_t *k_out, ssdc_error *err)
+/* Runs g (ready to run: inference passes applied) over d in batches of
+ * `batch`, in order; output o of sample i goes to out[o] + i * per[o].  With
+ * *out[o] NULL the buffer is allocated (n x per[o], per[o] from the first
+ * batch); else it must hold n x per[o] floats. */
+static ssdc_status run_batched(const graph *g, const train_data *d, int batch, int n_out,
+                               float **out, int64_t *per, ssdc_error *err)
 {
-    *out = NULL;
-    *k_out = 0;
-    ssdc_status st = check_data(model, d, "evaluation", err);
+    rt_session *s = NULL;
+    ssdc_status st = rt_session_create(g, NULL, &s, err);
     if (st)
         return st;
-    if (batch <= 0)
-        batch = 128;
-    rt_session *s = NULL;
-    graph *g = graph_clone(model);
-    if (!g)
-        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
-    if ((st = passes_optimize_inference(g, NULL, err)) ||
-        (st = rt_session_create(g, NULL, &s, err))) {
-        graph_free(g);
-        return st;
-    }
-    int64_t per = train_data_sample_numel(d), k = 0;
-    float *res = NULL;
+    int64_t xper = train_data_sample_numel(d);
     for (int64_t start = 0; start < d->n && !st; start += batch) {
         int64_t bs = d->n - start < batch ? d->n - start : batch;
         graph_value in = {0};
@@ -145,27 +136,48 @@ ssdc_status train_predict(const graph *model, const train_data *d, int batch, fl
         for (int i = 0; i < d->rank; i++)
             dims[i + 1] = d->dims[i];
         graph_value_set_shape(&in, GRAPH_DT_FLOAT, d->rank + 1, dims);
-        in.data = (void *)(d->x + start * per);
+        in.data = (void *)(d->x + start * xper);
         if ((st = rt_session_run(s, &in, err)))
             break;
-        const graph_value *o = rt_session_output(s, 0);
-        if (o->dtype != GRAPH_DT_FLOAT || o->rank < 1 || o->dims[0] != bs ||
-            (res && o->numel != bs * k)) {
-            st = ssdc_fail(err, SSDC_ERR_SHAPE, "model output '%s' must be float [N, ...]",
-                           model->tensors[model->outputs[0]].name);
-            break;
-        }
-        if (!res) {
-            k = o->numel / bs;
-            res = malloc((size_t)(d->n * k > 0 ? d->n * k : 1) * sizeof *res);
-            if (!res) {
-                st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+        for (int o = 0; o < n_out && !st; o++) {
+            const graph_value *v = rt_session_output(s, o);
+            if (!out[o] && v->dtype == GRAPH_DT_FLOAT && v->rank >= 1 && v->dims[0] == bs) {
+                per[o] = v->numel / bs;
+                out[o] = malloc((size_t)(d->n * per[o] > 0 ? d->n * per[o] : 1) * sizeof(float));
+                if (!out[o]) {
+                    st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+                    break;
+                }
+            }
+            if (v->dtype != GRAPH_DT_FLOAT || v->rank < 1 || v->dims[0] != bs || !out[o] ||
+                v->numel != bs * per[o]) {
+                st = ssdc_fail(err, SSDC_ERR_SHAPE,
+                               "output '%s' must be float [N, ...] with the same size per sample",
+                               g->tensors[g->outputs[o]].name);
                 break;
             }
+            memcpy(out[o] + start * per[o], v->data, (size_t)v->numel * sizeof(float));
         }
-        memcpy(res + start * k, o->data, (size_t)(bs * k) * sizeof *res);
     }
     rt_session_free(s);
+    return st;
+}
+
+ssdc_status train_predict(const graph *model, const train_data *d, int batch, float **out,
+                          int64_t *k_out, ssdc_error *err)
+{
+    *out = NULL;
+    *k_out = 0;
+    ssdc_status st = check_data(model, d, "evaluation", err);
+    if (st)
+        return st;
+    graph *g = graph_clone(model);
+    if (!g)
+        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+    float *res = NULL;
+    int64_t k = 0;
+    if (!(st = passes_optimize_inference(g, NULL, err)))
+        st = run_batched(g, d, batch > 0 ? batch : 128, 1, &res, &k, err);
     graph_free(g);
     if (st) {
         free(res);
@@ -331,10 +343,17 @@ typedef struct {
     float *xb;
     int64_t *yb;
     int64_t *perm;
+    /* train_graph.cacheable computed once per sample (cache_setup) */
+    int n_cached;
+    int cached_input[TRAIN_GRAPH_MAX_CACHEABLE];   /* position in the graph's inputs */
+    int64_t cached_per[TRAIN_GRAPH_MAX_CACHEABLE]; /* floats per sample */
+    float *cached[TRAIN_GRAPH_MAX_CACHEABLE];      /* n x per, the training set's rows */
+    float *cached_b[TRAIN_GRAPH_MAX_CACHEABLE];    /* the batch's rows */
     /* report hook (train_options.on_step_extras) */
     void (*on_extras)(int epoch, const graph_value *const *extras, int n_extras, void *user);
     void *user;
     int epoch;
+    int64_t cached_bytes;
     bool skip_nonfinite;            /* --on-nan skip-batch */
     int64_t nonfinite_steps;
     char nonfinite_msg[800];        /* the last skipped step */
@@ -351,6 +370,67 @@ static void trainer_free(trainer *t)
     free(t->params), free(t->grads), free(t->state), free(t->best_params), free(t->best_state);
     free(t->inputs);
     free(t->xb), free(t->yb), free(t->perm);
+    for (int i = 0; i < t->n_cached; i++)
+        free(t->cached[i]), free(t->cached_b[i]);
+}
+
+/* When the training graph has tensors computed from the data alone by nodes
+ * no gradient reaches (the frozen teacher's deterministic part), and they fit
+ * opt->cache_limit for the whole training set: computes them once here, in
+ * batches over d in order, and removes their computation from the training
+ * graph; train_step feeds each batch's rows.  Otherwise nothing changes. */
+static ssdc_status cache_setup(trainer *t, const train_data *d, int batch,
+                               const train_options *opt, ssdc_error *err)
+{
+    train_graph *tg = &t->tg;
+    if (tg->n_cacheable <= 0 || opt->cache_limit < 0 || d->n <= 0)
+        return SSDC_OK;
+    int64_t limit = opt->cache_limit > 0 ? opt->cache_limit : (int64_t)1 << 30, total = 0;
+    int64_t per[TRAIN_GRAPH_MAX_CACHEABLE];
+    for (int i = 0; i < tg->n_cacheable; i++) {
+        const graph_tensor *ct = &tg->g->tensors[tg->cacheable[i]];
+        if (ct->dtype != GRAPH_DT_FLOAT || ct->shape.rank < 1)
+            return SSDC_OK;
+        per[i] = 1;
+        for (int k = 1; k < ct->shape.rank; k++) {
+            if (ct->shape.dims[k] < 0 || per[i] > ((int64_t)1 << 40) / (ct->shape.dims[k] + 1))
+                return SSDC_OK; /* unknown or huge per-sample shape: not cached */
+            per[i] *= ct->shape.dims[k];
+        }
+        if (per[i] > (limit - total) / (int64_t)sizeof(float) / d->n)
+            return SSDC_OK; /* over the limit */
+        total += per[i] * d->n * (int64_t)sizeof(float);
+    }
+    int n = tg->n_cacheable, pos[TRAIN_GRAPH_MAX_CACHEABLE];
+    graph *prefix = NULL;
+    ssdc_status st = train_graph_split_cached(tg, &prefix, pos, err);
+    if (st)
+        return st;
+    t->n_cached = n;
+    for (int i = 0; i < n; i++) {
+        t->cached_input[i] = pos[i];
+        t->cached_per[i] = per[i];
+        t->cached[i] = malloc((size_t)(d->n * per[i]) * sizeof(float));
+        t->cached_b[i] = malloc((size_t)((int64_t)batch * per[i]) * sizeof(float));
+        if (!t->cached[i] || !t->cached_b[i]) {
+            graph_free(prefix);
+            return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory for %lld cached bytes",
+                             (long long)total);
+        }
+    }
+    st = run_batched(prefix, d, batch, n, t->cached, per, err);
+    graph_free(prefix);
+    if (st)
+        return st;
+    /* the inputs array grew with the new inputs */
+    graph_value *in = realloc(t->inputs, (size_t)tg->g->n_inputs * sizeof *in);
+    if (!in)
+        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+    t->inputs = in;
+    for (int i = 0; i < n; i++)
+        memset(&t->inputs[pos[i]], 0, sizeof t->inputs[0]);
+    t->cached_bytes = total;
+    return SSDC_OK;
 }
 
 static uint64_t layout_key(const trainer *t)
@@ -441,7 +521,7 @@ static ssdc_status trainer_init(trainer *t, graph *model, train_graph *tg, const
     }
     memcpy(t->best_params, t->params, pb);
     memcpy(t->best_state, t->state, sb);
-    return SSDC_OK;
+    return cache_setup(t, d, batch, opt, err);
 }
 
 /* One optimisation step on samples perm[start .. start+bs). */
@@ -464,6 +544,19 @@ static ssdc_status train_step(trainer *t, const train_data *d, int64_t start, in
     x->data = t->xb;
     graph_value_set_shape(y, GRAPH_DT_INT64, 1, dims);
     y->data = t->yb;
+    for (int c = 0; c < t->n_cached; c++) {
+        int64_t cp = t->cached_per[c];
+        for (int64_t b = 0; b < bs; b++)
+            memcpy(t->cached_b[c] + b * cp, t->cached[c] + t->perm[start + b] * cp,
+                   (size_t)cp * sizeof(float));
+        const graph_tensor *ct = &t->tg.g->tensors[t->tg.g->inputs[t->cached_input[c]]];
+        int64_t cd[GRAPH_MAX_RANK];
+        cd[0] = bs;
+        for (int k = 1; k < ct->shape.rank; k++)
+            cd[k] = ct->shape.dims[k];
+        graph_value_set_shape(&t->inputs[t->cached_input[c]], GRAPH_DT_FLOAT, ct->shape.rank, cd);
+        t->inputs[t->cached_input[c]].data = t->cached_b[c];
+    }
     /* plans[0] for the full batch, plans[1] for the last, smaller one */
     int slot = -1;
     for (int k = 0; k < 2 && slot < 0; k++)
@@ -622,6 +715,7 @@ ssdc_status train_model_graph(graph *model, train_graph *tg, const train_data *t
     int batch = opt->batch < train->n ? opt->batch : (int)train->n;
     trainer t;
     optim_state os = {0};
+    double t_init = now_s(); /* the per-sample cache is computed here: counted in epoch 1 */
     if ((st = trainer_init(&t, model, tg, train, batch, opt, err))) {
         trainer_free(&t);
         return st;
@@ -637,7 +731,8 @@ ssdc_status train_model_graph(graph *model, train_graph *tg, const train_data *t
         return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
     }
     int first_epoch = 1, best_epoch = 0, bad = 0;
-    double best_val = INFINITY, t_start = now_s();
+    double best_val = INFINITY, t_start = now_s(), init_s = t.cached_bytes ? t_start - t_init : 0;
+    t_start -= init_s;
     uint64_t step = 0;
     if (opt->resume && opt->checkpoint) {
         checkpoint c;
@@ -750,7 +845,8 @@ ssdc_status train_model_graph(graph *model, train_graph *tg, const train_data *t
                 bad++;
             }
         }
-        es.seconds = now_s() - e_start;
+        es.seconds = now_s() - e_start + init_s;
+        init_s = 0;
         res->history[res->n_history++] = es;
         res->epochs_run = epoch;
         if (opt->on_epoch)
@@ -775,6 +871,7 @@ ssdc_status train_model_graph(graph *model, train_graph *tg, const train_data *t
     else
         store_to_model(&t, t.params, t.state);
 done:
+    res->cached_bytes = t.cached_bytes;
     res->skipped_batches = t.nonfinite_steps;
     snprintf(res->skipped_msg, sizeof res->skipped_msg, "%s", t.nonfinite_msg);
     res->best_epoch = best_epoch;

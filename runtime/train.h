@@ -63,6 +63,10 @@ typedef struct {
      * only during the call.  NULL: not called. */
     void (*on_step_extras)(int epoch, const graph_value *const *extras, int n_extras, void *user);
     void *user;
+    /* Bytes the trainer may hold for tensors computed once per training
+     * sample (train_graph.cacheable: the frozen teacher's deterministic part
+     * in distillation); 0: 1 GiB; < 0: compute them in every step. */
+    int64_t cache_limit;
 } train_options;
 
 void train_options_defaults(train_options *o);
@@ -78,6 +82,7 @@ typedef struct {
     int resumed_epoch;
     int n_history;
     train_epoch_stats *history;   /* every epoch (incl. resumed ones); free with train_result_free */
+    int64_t cached_bytes;         /* per-sample tensors computed once and cached (0: none) */
     int64_t skipped_batches;      /* --on-nan skip-batch: batches skipped */
     char skipped_msg[800];        /* the last one, with the node that went non-finite */
 } train_result;

@@ -138,7 +138,9 @@ Test(ssd, tiled_region_equals_separate_passes, .timeout = 120)
     cr_assert_eq(graph_add_output(sep, sfeat, &err), SSDC_OK);
     const float ratio = 0.2f; /* the file's Dropout rate */
     uint32_t thr = rng_dropout_threshold(ratio);
-    uint64_t stream = rng_stream_id(5, (uint32_t)drop);
+    /* the SSD pass gives its Dropouts a seed: the stream is 2^31 | seed */
+    uint64_t stream = rng_stream_id(5, 0x80000000u | (uint32_t)graph_attr_int(&g->nodes[drop], "seed", -1));
+    cr_assert_geq(graph_attr_int(&g->nodes[drop], "seed", -1), 0);
     float *mask = malloc(B * C * L * sizeof *mask);
     rt_session *s;
     rt_session_create(sep, NULL, &s, &err);
@@ -429,4 +431,83 @@ Test(ssd, fused_dropout_pool_small_graph)
     for (int v = 0; v < 3; v++)
         rt_plan_free(p[v]);
     graph_free(g);
+}
+
+/* The frozen teacher's deterministic part, computed once per sample
+ * (train_graph_split_cached, what the trainer does when it fits its cache
+ * limit): the split training graph fed the prefix graph's outputs gives
+ * bit-identical loss, gradients and teacher features, and runs no teacher
+ * convolution. */
+Test(ssd, cached_teacher_prefix_equals_full_graph, .timeout = 120)
+{
+    ssdc_error err = {0};
+    graph *teacher = load("cnn1d"), *student = load("cnn1d");
+    ssd_options o;
+    ssd_options_default(&o);
+    o.reps = 6;
+    train_graph full, split;
+    ssd_info info;
+    cr_assert_eq(ssd_build(teacher, student, &o, &full, &info, &err), SSDC_OK, "%s", err.msg);
+    cr_assert_eq(ssd_build(teacher, student, &o, &split, &info, &err), SSDC_OK, "%s", err.msg);
+    cr_assert_eq(full.n_cacheable, 1, "the region starts at one tensor (the Dropout's input)");
+    graph *prefix = NULL;
+    int pos[TRAIN_GRAPH_MAX_CACHEABLE];
+    cr_assert_eq(train_graph_split_cached(&split, &prefix, pos, &err), SSDC_OK, "%s", err.msg);
+    cr_assert(prefix);
+    cr_assert_eq(prefix->n_inputs, 1);
+    cr_assert_eq(prefix->n_outputs, 1);
+    int convs_full = 0, convs_split = 0, convs_prefix = 0;
+    for (int i = 0; i < full.g->n_nodes; i++)
+        convs_full += full.g->nodes[i].op == GRAPH_OP_CONV;
+    for (int i = 0; i < split.g->n_nodes; i++)
+        convs_split += split.g->nodes[i].op == GRAPH_OP_CONV;
+    for (int i = 0; i < prefix->n_nodes; i++)
+        convs_prefix += prefix->nodes[i].op == GRAPH_OP_CONV;
+    cr_assert_eq(convs_prefix, 3, "the teacher's 3 convolutions");
+    cr_assert_eq(convs_split + convs_prefix, convs_full, "full %d, split %d", convs_full,
+                 convs_split);
+
+    enum { NB = 4, NL = 128 };
+    float *x = malloc(NB * NL * sizeof *x);
+    int64_t y[NB] = {2, 0, 1, 1};
+    fill(x, NB * NL, 17);
+    int64_t xd[3] = {NB, 1, NL};
+    graph_value *in_full = bind_training_inputs(&full, student, x, xd, 3, y);
+    graph_value *in_split = bind_training_inputs(&split, student, x, xd, 3, y);
+    /* the prefix on the same batch */
+    rt_session *s;
+    cr_assert_eq(rt_session_create(prefix, NULL, &s, &err), SSDC_OK, "%s", err.msg);
+    graph_value px = {0};
+    graph_value_set_shape(&px, GRAPH_DT_FLOAT, 3, xd);
+    px.data = x;
+    cr_assert_eq(rt_session_run(s, &px, &err), SSDC_OK, "%s", err.msg);
+    in_split[pos[0]] = *rt_session_output(s, 0);
+    rt_options ro = {.seed = 4, .training = true};
+    rt_plan *pf, *ps;
+    cr_assert_eq(rt_plan_create(full.g, in_full, &ro, &pf, &err), SSDC_OK, "%s", err.msg);
+    cr_assert_eq(rt_plan_create(split.g, in_split, &ro, &ps, &err), SSDC_OK, "%s", err.msg);
+    rt_plan_set_step(pf, 3);
+    rt_plan_set_step(ps, 3);
+    cr_assert_eq(rt_plan_run(pf, in_full, &err), SSDC_OK, "%s", err.msg);
+    cr_assert_eq(rt_plan_run(ps, in_split, &err), SSDC_OK, "%s", err.msg);
+    cr_assert_eq(full.g->n_outputs, split.g->n_outputs);
+    for (int i = 0; i < full.g->n_outputs; i++) {
+        const graph_value *a = rt_plan_output(pf, i), *b = rt_plan_output(ps, i);
+        cr_assert_eq(a->numel, b->numel);
+        cr_assert(!memcmp(a->data, b->data, graph_value_bytes(a)), "output '%s' differs",
+                  full.g->tensors[full.g->outputs[i]].name);
+    }
+    double loss = graph_value_get_f64(rt_plan_output(pf, full.loss_output), 0);
+    cr_assert(loss > 0 && isfinite(loss));
+    rt_plan_free(pf);
+    rt_plan_free(ps);
+    rt_session_free(s);
+    graph_free(prefix);
+    free(in_full);
+    free(in_split);
+    free(x);
+    train_graph_free(&full);
+    train_graph_free(&split);
+    graph_free(teacher);
+    graph_free(student);
 }

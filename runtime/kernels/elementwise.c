@@ -1083,9 +1083,9 @@ const rt_kernel rt_kernel_cast = {forward_cast, NULL};
 
 /* ---- Dropout ---- */
 
-/* Keeps element i when rng_uniform(seed, stream, i) >= ratio, with stream =
- * rng_stream_id(step, node index): the mask depends only on (seed, step,
- * node, i). */
+/* Keeps element i when rng_keep16(seed, stream, i, rng_dropout_threshold(ratio)),
+ * with stream = rng_stream_id(step, rt_dropout_stream(ctx)) (the node's seed
+ * attribute or its index): the mask depends only on (seed, step, node, i). */
 #define EW_DROPOUT_CASE(dt_, T, sfx, unused)                                                    \
     case dt_: {                                                                                 \
         const T *x = in[0].data;                                                                \
@@ -1100,6 +1100,12 @@ const rt_kernel rt_kernel_cast = {forward_cast, NULL};
                 memcpy(mask + done, keep, (size_t)m);                                           \
         }                                                                                       \
     } break;
+
+uint32_t rt_dropout_stream(const rt_kernel_ctx *ctx)
+{
+    int64_t seed = graph_attr_int(ctx->node, "seed", -1);
+    return seed >= 0 ? 0x80000000u | (uint32_t)(seed & 0x7fffffff) : (uint32_t)ctx->node_index;
+}
 
 ssdc_status rt_dropout_params(const rt_kernel_ctx *ctx, const graph_value *in, int n_in,
                               double *ratio_out, bool *active, ssdc_error *err)
@@ -1156,7 +1162,7 @@ static ssdc_status forward_dropout(const rt_kernel_ctx *ctx, const graph_value *
         return SSDC_OK;
     }
     const uint32_t thr = rng_dropout_threshold(ratio);
-    const uint64_t stream = rng_stream_id(ctx->step, (uint32_t)ctx->node_index);
+    const uint64_t stream = rng_stream_id(ctx->step, rt_dropout_stream(ctx));
     uint8_t keep[EW_CHUNK];
     switch (dt) {
         EW_FLOAT_TYPES(EW_DROPOUT_CASE, 0)

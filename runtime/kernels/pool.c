@@ -458,10 +458,10 @@ static ssdc_status globalaveragepool_forward(const rt_kernel_ctx *ctx, const gra
     return SSDC_OK;
 }
 
-/* Scratch of one part: POOL_GROUP planes' masks as floats, one as bytes. */
+/* Scratch of one part: POOL_GROUP planes' scaled masks. */
 static size_t dropout_gap_part_bytes(int64_t size)
 {
-    size_t b = (size_t)size * (POOL_GROUP * sizeof(float) + 1);
+    size_t b = (size_t)size * POOL_GROUP * sizeof(float);
     return (b + 63) & ~(size_t)63;
 }
 
@@ -477,7 +477,7 @@ typedef struct {
     float *out;
     uint8_t *scratch;
     int64_t C, size, reps;
-    uint64_t seed, stream;
+    uint64_t key; /* rng_dropout_key of the Dropout's stream */
     uint32_t thr;
     float scale;
 } dropout_gap_job;
@@ -489,7 +489,6 @@ static void dropout_gap_rows(void *arg, int part, int64_t b0, int64_t b1)
     const dropout_gap_job *j = arg;
     const int64_t C = j->C, size = j->size, reps = j->reps;
     float *m = (float *)(j->scratch + dropout_gap_part_bytes(size) * (size_t)part);
-    uint8_t *keep = (uint8_t *)(m + POOL_GROUP * size);
     memset(m, 0, (size_t)size * POOL_GROUP * sizeof *m);
     float sums[POOL_GROUP];
     for (int64_t b = b0; b < b1; b++)
@@ -499,10 +498,9 @@ static void dropout_gap_rows(void *arg, int part, int64_t b0, int64_t b1)
                 int groups = reps - k0 < POOL_GROUP ? (int)(reps - k0) : POOL_GROUP;
                 for (int g = 0; g < groups; g++) {
                     int64_t p = (b * reps + k0 + g) * C + c;
-                    rng_fill_keep16(j->seed, j->stream, (uint64_t)(p * size), j->thr, keep, size);
-                    float *mg = m + g * size;
-                    for (int64_t i = 0; i < size; i++)
-                        mg[i] = j->scale * (float)keep[i];
+                    /* m = scale * keep: the values Dropout's kernel multiplies by */
+                    rng_fill_keep16_scaled(j->key, (uint64_t)(p * size), j->thr, j->scale,
+                                           m + g * size, size);
                 }
                 pool_sum_masked(xp, m, size, groups, sums);
                 for (int g = 0; g < groups; g++)
@@ -547,7 +545,7 @@ ssdc_status rt_dropout_gap_forward(const rt_kernel_ctx *dctx, const graph_value 
      * change a bit */
     dropout_gap_job job = {
         .xs = xs, .out = out, .scratch = gctx->scratch, .C = C, .size = size, .reps = reps,
-        .seed = dctx->seed, .stream = rng_stream_id(dctx->step, (uint32_t)dctx->node_index),
+        .key = rng_dropout_key(dctx->seed, rng_stream_id(dctx->step, rt_dropout_stream(dctx))),
         .thr = rng_dropout_threshold(ratio),
         .scale = (float)(ratio < 1 ? 1.0 / (1.0 - ratio) : 0.0)};
     int threads = gctx->threads > 1 ? gctx->threads : 1;

@@ -649,7 +649,7 @@ static ssdc_status write_log(const char *path, const train_epoch_stats *h, int n
     len += (size_t)snprintf(buf + len, cap - len,
                             "epoch,train_loss,train_acc,val_loss,val_acc,seconds,best\n");
     for (int i = 0; i < n; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%d,%.6f,%.6f,%.6f,%.6f,%.3f,%d\n",
+        len += (size_t)snprintf(buf + len, cap - len, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%d\n",
                                 h[i].epoch, h[i].train_loss, h[i].train_acc, h[i].val_loss,
                                 h[i].val_acc, h[i].seconds, h[i].best ? 1 : 0);
     ssdc_status st = ssdc_write_file_atomic(path, buf, len, err);

@@ -802,6 +802,7 @@ void ssdc_train_options_init(ssdc_train_options *o)
     o->beta2 = 0.999f;
     o->eps = 1e-8f;
     o->val_split = -1;
+    o->bn_recalibrate = true;
 }
 
 static train_data data_view(const dataset *d, int n_classes)
@@ -899,6 +900,7 @@ static ssdc_status convert_train_options(const ssdc_train_options *in, const cha
     o->resume = in->resume;
     o->log_path = in->log_path;
     o->stop = in->stop;
+    o->bn_recalibrate = in->bn_recalibrate;
     return SSDC_OK;
 }
 

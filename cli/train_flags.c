@@ -133,6 +133,12 @@ int cli_train_parse_flag(cli_train_flags *f, const char *cmd, int argc, char **a
         f->opt.log_path = v;
         return TAKE();
     }
+    if (!strcmp(a, "--bn-recalibrate")) {
+        if (strcmp(v, "on") && strcmp(v, "off"))
+            return BAD("--bn-recalibrate expects on or off, got '%s'", v);
+        f->opt.bn_recalibrate = !strcmp(v, "on");
+        return TAKE();
+    }
     if (!strcmp(a, "--on-nan")) {
         if (!strcmp(v, "stop"))
             f->opt.on_nan = TRAIN_ON_NAN_STOP;

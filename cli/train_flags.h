@@ -44,6 +44,11 @@ int cli_train_flags_finish(cli_train_flags *f, const char *cmd);
     "  --resume                continue from the checkpoint (after Ctrl-C or a kill)\n"          \
     "  --on-nan stop|skip-batch  a NaN/Inf loss or gradient stops training naming the step\n"    \
     "                          and the first node that produced it (default), or skips the batch\n" \
+    "  --bn-recalibrate on|off after training, set BatchNorm's running mean/variance to\n"      \
+    "                          the training data's statistics under the final weights\n"       \
+    "                          (default on; an ssdc step, not in the paper: the running\n"      \
+    "                          averages lag weights that still move when an epoch has few\n"    \
+    "                          batches; off: PyTorch's behaviour)\n"                             \
     "  --quiet                 no per-epoch lines\n"
 
 /* Prints a warning when batches were skipped for non-finite values. */

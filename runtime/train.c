@@ -20,6 +20,7 @@ void train_options_defaults(train_options *o)
     o->epochs = 100;
     o->batch = 128;
     optim_defaults(&o->optim, OPTIM_ADAM);
+    o->bn_recalibrate = true;
 }
 
 int64_t train_data_sample_numel(const train_data *d)
@@ -231,6 +232,160 @@ ssdc_status train_evaluate(const graph *model, const train_data *d, int batch, e
     r->loss = d->n ? loss / (double)d->n : 0;
     r->accuracy = d->n ? (double)correct / (double)d->n : 0;
     return SSDC_OK;
+}
+
+/* ---- BatchNormalization statistics for the final weights ---- */
+
+ssdc_status train_recalibrate_bn(graph *model, const train_data *d, int batch, ssdc_error *err)
+{
+    if (d->n <= 0)
+        return SSDC_OK;
+    if (batch <= 0)
+        batch = 128;
+    train_graph tg;
+    ssdc_status st = train_graph_begin(model, &tg, err);
+    if (st)
+        return st;
+    graph *g = tg.g;
+    /* per BN node: its running mean/var (model tensors) and its batch statistics */
+    int nb = 0, cap = g->n_nodes ? g->n_nodes : 1;
+    int *mean_t = malloc((size_t)cap * sizeof *mean_t), *var_t = malloc((size_t)cap * sizeof *var_t);
+    int *mean_o = malloc((size_t)cap * sizeof *mean_o), *var_o = malloc((size_t)cap * sizeof *var_o);
+    float *keep_m = malloc((size_t)cap * sizeof *keep_m);
+    graph_value *in = calloc((size_t)g->n_inputs, sizeof *in);
+    float *zeros = NULL;
+    int64_t *labels = calloc((size_t)batch, sizeof *labels);
+    double **acc_m = NULL, **acc_q = NULL;
+    rt_plan *plans[2] = {NULL, NULL};
+    if (!mean_t || !var_t || !mean_o || !var_o || !keep_m || !in || !labels) {
+        st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    int64_t max_state = 1;
+    for (int s = 0; s < tg.n_state; s++) {
+        int64_t n = tensor_numel(&model->tensors[tg.state_src[s]]);
+        max_state = n > max_state ? n : max_state;
+    }
+    for (int i = 0; i < g->n_nodes && !st; i++) {
+        const graph_node *n = &g->nodes[i];
+        if (n->op != GRAPH_OP_BATCHNORMALIZATION || n->n_outputs < 3 || n->n_inputs < 5)
+            continue;
+        float m = graph_attr_float(n, "momentum", 0.9f);
+        if (!(m >= 0.0f && m < 0.999f))
+            continue; /* the batch statistic cannot be recovered from the update */
+        mean_t[nb] = n->inputs[3];
+        var_t[nb] = n->inputs[4];
+        mean_o[nb] = n->outputs[1];
+        var_o[nb] = n->outputs[2];
+        keep_m[nb] = m;
+        nb++;
+    }
+    if (nb == 0)
+        goto done;
+    /* outputs: every BN's updated statistics (state inputs fed zeros, so an
+     * update is (1 - momentum) x the batch statistic) */
+    for (int k = 0; k < nb && !st; k++)
+        if (!(st = graph_add_output(g, mean_o[k], err)))
+            st = graph_add_output(g, var_o[k], err);
+    if (st)
+        goto done;
+    passes_remove_dead_nodes(g);
+    zeros = calloc((size_t)max_state, sizeof *zeros);
+    acc_m = calloc((size_t)nb, sizeof *acc_m);
+    acc_q = calloc((size_t)nb, sizeof *acc_q);
+    if (!zeros || !acc_m || !acc_q) {
+        st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int k = 0; k < nb; k++) {
+        int64_t c = tensor_numel(&model->tensors[mean_t[k]]);
+        acc_m[k] = calloc((size_t)(c ? c : 1), sizeof **acc_m);
+        acc_q[k] = calloc((size_t)(c ? c : 1), sizeof **acc_q);
+        if (!acc_m[k] || !acc_q[k]) {
+            st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    for (int p = 0; p < tg.n_params; p++) {
+        const graph_tensor *mt = &model->tensors[tg.param_src[p]];
+        graph_value_set_shape(&in[tg.param_input[p]], GRAPH_DT_FLOAT, mt->shape.rank, mt->shape.dims);
+        in[tg.param_input[p]].data = mt->data;
+    }
+    for (int s = 0; s < tg.n_state; s++) {
+        const graph_tensor *mt = &model->tensors[tg.state_src[s]];
+        graph_value_set_shape(&in[tg.state_input[s]], GRAPH_DT_FLOAT, mt->shape.rank, mt->shape.dims);
+        in[tg.state_input[s]].data = zeros;
+    }
+    int64_t per = train_data_sample_numel(d), counted = 0;
+    rt_options ro = {.training = true};
+    for (int64_t start = 0; start < d->n && !st; start += batch) {
+        int64_t bs = d->n - start < batch ? d->n - start : batch;
+        int64_t dims[GRAPH_MAX_RANK];
+        dims[0] = bs;
+        for (int i = 0; i < d->rank; i++)
+            dims[i + 1] = d->dims[i];
+        graph_value_set_shape(&in[tg.x_input], GRAPH_DT_FLOAT, d->rank + 1, dims);
+        in[tg.x_input].data = (void *)(d->x + start * per);
+        graph_value_set_shape(&in[tg.label_input], GRAPH_DT_INT64, 1, dims);
+        in[tg.label_input].data = labels;
+        int slot = -1;
+        for (int k = 0; k < 2 && slot < 0; k++)
+            if (plans[k] && rt_plan_matches(plans[k], in))
+                slot = k;
+        if (slot < 0) {
+            slot = plans[0] ? 1 : 0;
+            rt_plan_free(plans[slot]);
+            plans[slot] = NULL;
+            if ((st = rt_plan_create(g, in, &ro, &plans[slot], err)))
+                break;
+        }
+        if ((st = rt_plan_run(plans[slot], in, err)))
+            break;
+        /* a batch with a non-finite statistic (a NaN in the data: --on-nan
+         * skip-batch trained without it) is left out */
+        bool finite = true;
+        for (int k = 0; k < 2 * nb && finite; k++) {
+            const graph_value *v = rt_plan_output(plans[slot], k);
+            for (int64_t c = 0; c < v->numel && finite; c++)
+                finite = isfinite(((const float *)v->data)[c]);
+        }
+        if (!finite)
+            continue;
+        counted += bs;
+        for (int k = 0; k < nb; k++) {
+            const graph_value *mv = rt_plan_output(plans[slot], 2 * k);
+            const graph_value *vv = rt_plan_output(plans[slot], 2 * k + 1);
+            double f = 1.0 / (1.0 - (double)keep_m[k]);
+            const float *mb = mv->data, *vb = vv->data;
+            for (int64_t c = 0; c < mv->numel; c++) {
+                double mu = mb[c] * f, var = vb[c] * f;
+                acc_m[k][c] += (double)bs * mu;
+                acc_q[k][c] += (double)bs * (var + mu * mu);
+            }
+        }
+    }
+    if (st || counted == 0)
+        goto done; /* no finite batch: the statistics stay as they are */
+    /* the statistics of the whole training set: mean, and E[x^2] - mean^2 */
+    for (int k = 0; k < nb; k++) {
+        graph_tensor *mt = &model->tensors[mean_t[k]], *vt = &model->tensors[var_t[k]];
+        float *mean = mt->data, *var = vt->data;
+        for (int64_t c = 0; c < tensor_numel(mt); c++) {
+            double mu = acc_m[k][c] / (double)counted, q = acc_q[k][c] / (double)counted - mu * mu;
+            mean[c] = (float)mu;
+            var[c] = (float)(q > 0 ? q : 0);
+        }
+    }
+done:
+    rt_plan_free(plans[0]);
+    rt_plan_free(plans[1]);
+    for (int k = 0; k < nb && acc_m && acc_q; k++)
+        free(acc_m[k]), free(acc_q[k]);
+    free(acc_m), free(acc_q);
+    free(mean_t), free(var_t), free(mean_o), free(var_o), free(keep_m);
+    free(in), free(zeros), free(labels);
+    train_graph_free(&tg);
+    return st;
 }
 
 /* ---- fresh initialisation ---- */
@@ -870,6 +1025,12 @@ ssdc_status train_model_graph(graph *model, train_graph *tg, const train_data *t
         store_to_model(&t, t.best_params, t.best_state);
     else
         store_to_model(&t, t.params, t.state);
+    if (opt->bn_recalibrate) {
+        if ((st = train_recalibrate_bn(model, train, batch, err)))
+            ssdc_error_prefix(err, "recomputing the BatchNormalization statistics");
+        else
+            res->bn_recalibrated = true;
+    }
 done:
     res->cached_bytes = t.cached_bytes;
     res->skipped_batches = t.nonfinite_steps;

@@ -67,6 +67,9 @@ typedef struct {
      * sample (train_graph.cacheable: the frozen teacher's deterministic part
      * in distillation); 0: 1 GiB; < 0: compute them in every step. */
     int64_t cache_limit;
+    /* After the last epoch (and after early stopping restored the best
+     * weights): train_recalibrate_bn on the training data (default true). */
+    bool bn_recalibrate;
 } train_options;
 
 void train_options_defaults(train_options *o);
@@ -83,6 +86,7 @@ typedef struct {
     int n_history;
     train_epoch_stats *history;   /* every epoch (incl. resumed ones); free with train_result_free */
     int64_t cached_bytes;         /* per-sample tensors computed once and cached (0: none) */
+    bool bn_recalibrated;         /* train_recalibrate_bn ran after the last epoch */
     int64_t skipped_batches;      /* --on-nan skip-batch: batches skipped */
     char skipped_msg[800];        /* the last one, with the node that went non-finite */
 } train_result;
@@ -126,6 +130,16 @@ typedef struct {
  * (malloc'd; NULL and 0 on error). */
 ssdc_status train_predict(const graph *model, const train_data *d, int batch, float **out,
                           int64_t *k, ssdc_error *err);
+
+/* Sets every BatchNormalization's running mean and variance (model
+ * initializers) to the statistics of d under the model's current weights:
+ * the mean over all of d's samples and positions, and the population
+ * variance (batch statistics from a forward pass in training mode, in
+ * batches of `batch`, combined exactly).  A running average drawn during
+ * training lags weights that still move (a few optimiser steps per epoch);
+ * this removes the lag.  Batches with a non-finite statistic (NaN in the
+ * data) are left out.  Models without BN are left unchanged. */
+ssdc_status train_recalibrate_bn(graph *model, const train_data *d, int batch, ssdc_error *err);
 
 /* Runs the model (inference) over d in batches. */
 ssdc_status train_evaluate(const graph *model, const train_data *d, int batch, eval_result *r,

@@ -16,6 +16,7 @@
 #include "frontend/onnx_export.h"
 #include "frontend/onnx_import.h"
 #include "graph/fileio.h"
+#include "graph/ops.h"
 #include "runtime/checkpoint.h"
 #include "runtime/exec.h"
 #include "runtime/optim.h"
@@ -172,6 +173,7 @@ Test(train, early_stopping_restores_best, .timeout = 300)
     o.batch = 16;
     o.patience = 3;
     o.optim.lr = 0.05f; /* large enough that validation loss stops improving */
+    o.bn_recalibrate = false; /* the best epoch's BN statistics as they were */
     train_result res;
     cr_assert_eq(train_model(g, &tv, &vv, &o, &res, &err), SSDC_OK, "%s", err.msg);
     cr_assert(res.best_epoch >= 1);
@@ -341,6 +343,71 @@ Test(train, nonfinite_loss_names_the_node, .timeout = 120)
             cr_assert(isfinite(((float *)gt->data)[i]), "%s", gt->name);
     }
     train_result_free(&res);
+    graph_free(g);
+    dataset_pair_free(&dp);
+}
+
+/* train_recalibrate_bn: the first BatchNormalization's running statistics
+ * become the mean and population variance of the first convolution's output
+ * over the whole training set (computed here by hand), whatever the batch
+ * the recalibration runs in. */
+Test(train, bn_recalibration_sets_training_set_statistics, .timeout = 120)
+{
+    dataset_pair dp;
+    ssdc_error err = {0};
+    cr_assert_eq(dataset_generate_cbf(60, 10, 4, &dp, &err), SSDC_OK, "%s", err.msg);
+    graph *g = load_cnn1d();
+    cr_assert_eq(train_init_fresh(g, 2, &err), SSDC_OK, "%s", err.msg);
+    train_data tr = view(&dp.train);
+    /* the first Conv (1 input channel) and the BN after it */
+    int conv = -1, bn = -1;
+    for (int i = 0; i < g->n_nodes && conv < 0; i++)
+        if (g->nodes[i].op == GRAPH_OP_CONV)
+            conv = i;
+    cr_assert_geq(conv, 0);
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == GRAPH_OP_BATCHNORMALIZATION &&
+            g->nodes[i].inputs[0] == g->nodes[conv].outputs[0])
+            bn = i;
+    cr_assert_geq(bn, 0);
+    const graph_node *cn = &g->nodes[conv];
+    const graph_tensor *w = &g->tensors[cn->inputs[1]], *b = &g->tensors[cn->inputs[2]];
+    cr_assert_eq(w->shape.rank, 3);
+    cr_assert_eq(w->shape.dims[1], 1);
+    int64_t C = w->shape.dims[0], K = w->shape.dims[2], L = tr.dims[1];
+    int64_t pads[2] = {0, 0};
+    const graph_attr *pa = graph_node_attr(cn, "pads");
+    if (pa)
+        for (int k = 0; k < 2; k++)
+            pads[k] = pa->ints[k];
+    cr_assert_eq(graph_attr_int(cn, "group", 1), 1);
+    int64_t Lo = L + pads[0] + pads[1] - K + 1;
+    float *mean = g->tensors[g->nodes[bn].inputs[3]].data, *var = g->tensors[g->nodes[bn].inputs[4]].data;
+    for (int64_t batch = 7; batch <= 60; batch += 53) {
+        for (int64_t c = 0; c < C; c++)
+            mean[c] = 5.0f, var[c] = 100.0f;
+        cr_assert_eq(train_recalibrate_bn(g, &tr, (int)batch, &err), SSDC_OK, "%s", err.msg);
+        for (int64_t c = 0; c < C; c++) {
+            double s = 0, q = 0;
+            const float *wc = (const float *)w->data + c * K;
+            for (int64_t n = 0; n < tr.n; n++)
+                for (int64_t o = 0; o < Lo; o++) {
+                    double y = ((const float *)b->data)[c];
+                    for (int64_t k = 0; k < K; k++) {
+                        int64_t l = o + k - pads[0];
+                        if (l >= 0 && l < L)
+                            y += (double)wc[k] * tr.x[n * L + l];
+                    }
+                    s += y;
+                    q += y * y;
+                }
+            double cnt = (double)(tr.n * Lo), mu = s / cnt, v = q / cnt - mu * mu;
+            cr_assert(fabs(mean[c] - mu) <= 1e-4 * (1 + fabs(mu)), "batch %lld, channel %lld: mean %g, expected %g",
+                      (long long)batch, (long long)c, mean[c], mu);
+            cr_assert(fabs(var[c] - v) <= 1e-3 * (1e-3 + v), "batch %lld, channel %lld: var %g, expected %g",
+                      (long long)batch, (long long)c, var[c], v);
+        }
+    }
     graph_free(g);
     dataset_pair_free(&dp);
 }

@@ -353,6 +353,10 @@ typedef struct {
     volatile sig_atomic_t *stop;
     void (*on_epoch)(const ssdc_epoch *e, void *user);  /* NULL: none */
     void *user;
+    /* After training, BatchNorm running mean/variance set to the training
+     * split's statistics under the final weights (default true; false: the
+     * running averages as training left them, as PyTorch does). */
+    bool bn_recalibrate;
 } ssdc_train_options;
 
 void ssdc_train_options_init(ssdc_train_options *o);

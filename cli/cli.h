@@ -16,7 +16,7 @@ int cli_pipeline(int argc, char **argv);
 int cli_codegen(int argc, char **argv);
 int cli_report(int argc, char **argv);
 
-/* "0.1.0" (cli/main.c) */
+/* The project version from meson (cli/main.c) */
 extern const char cli_version[];
 
 /* The figures ssdc inspect prints (cli/inspect.c), shared with the run report:

@@ -186,7 +186,7 @@ static ssdc_status distill_run(const graph *teacher, graph *student, const disti
         printf("\n");
     }
     if (emit_graph) {
-        onnx_export_options eo = {.producer_version = "0.1.0"};
+        onnx_export_options eo = {.producer_version = cli_version};
         if ((st = onnx_export_file(tg.g, emit_graph, &eo, err))) {
             train_graph_free(&tg);
             return st;
@@ -339,7 +339,7 @@ int cli_distill(int argc, char **argv)
         rc = cli_error(&err);
         goto done;
     }
-    onnx_export_options eo = {.producer_version = "0.1.0"};
+    onnx_export_options eo = {.producer_version = cli_version};
     if (onnx_export_file(student, out_path, &eo, &err)) {
         rc = cli_error(&err);
         goto done;
@@ -523,7 +523,7 @@ int cli_pipeline(int argc, char **argv)
         goto done;
     }
     snprintf(path, sizeof path, "%s/teacher.onnx", out_dir);
-    onnx_export_options eo = {.producer_version = "0.1.0"};
+    onnx_export_options eo = {.producer_version = cli_version};
     if (onnx_export_file(teacher, path, &eo, &err)) {
         rc = cli_error(&err);
         goto done;

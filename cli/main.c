@@ -4,7 +4,9 @@
 
 #include "cli/cli.h"
 
-#define SSDC_VERSION "0.1.0"
+#ifndef SSDC_VERSION
+#error "SSDC_VERSION comes from meson (the project version)"
+#endif
 
 const char cli_version[] = SSDC_VERSION;
 

@@ -158,7 +158,7 @@ int cli_train(int argc, char **argv)
         rc = 130;
         goto done;
     }
-    onnx_export_options eo = {.producer_version = "0.1.0"};
+    onnx_export_options eo = {.producer_version = cli_version};
     if (onnx_export_file(g, out_path, &eo, &err)) {
         train_result_free(&res);
         rc = cli_error(&err);

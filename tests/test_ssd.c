@@ -264,6 +264,19 @@ Test(ssd, distill_cli_and_emit_graph, .timeout = 600)
     cr_assert_eq(sscanf(line, "test accuracy: teacher %lf%% student %lf%%", &teacher_acc,
                         &student_acc), 2, "%s", line);
     cr_assert_gt(student_acc, 70.0, "%s", out);
+    /* the teacher's deterministic part was cached */
+    cr_assert(strstr(out, "computed once per training sample"), "%s", out);
+    /* same seed and threads: a byte-identical student (2 threads: the fused
+     * Dropout + pooling step splits its rows) */
+    for (int threads = 1; threads <= 2; threads++) {
+        snprintf(cmd, sizeof cmd,
+                 "cd '%s' && for k in 1 2; do '%s' distill '%s/t.onnx' --data cbf --epochs 10 "
+                 "--batch 16 --threads %d --reps 8 --quiet -o '%s'/r$k.onnx || exit 1; done && "
+                 "cmp '%s/r1.onnx' '%s/r2.onnx'",
+                 root, bin, dir, threads, dir, dir, dir);
+        cr_assert_eq(sh(cmd), 0, "two distillations with the same seed and %d thread(s) differ",
+                     threads);
+    }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     sh(cmd);
 }

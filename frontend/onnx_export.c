@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "graph/fileio.h"
 #include "graph/ops.h"
 #include "onnx.pb-c.h"
 
@@ -728,94 +729,18 @@ ssdc_status onnx_export_buffer(const graph *g, const onnx_export_options *opt, u
     return SSDC_OK;
 }
 
-/* ---- atomic file write ---- */
-
-/* Flushes the folder holding path so the rename is durable (best effort). */
-static void ex_sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-/* Writes len bytes to a new temporary file next to path, then renames it
- * over path.  Messages do not carry the path; the caller prefixes it. */
-static ssdc_status ex_write_atomic(const char *path, const uint8_t *data, size_t len,
-                                   ssdc_error *err)
-{
-    static unsigned counter;
-    size_t tcap = strlen(path) + 64;
-    char *tmp = malloc(tcap);
-    if (!tmp)
-        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
-    int fd = -1;
-    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-        snprintf(tmp, tcap, "%s.tmp.%ld.%u", path, (long)getpid(),
-                 __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        ssdc_status st = ssdc_fail(err, SSDC_ERR_IO, "cannot create temporary file %s: %s", tmp,
-                                   strerror(errno));
-        free(tmp);
-        return st;
-    }
-    /* a replaced file keeps its permission bits */
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
-        (void)fchmod(fd, sb.st_mode & 07777);
-    ssdc_status st = SSDC_OK;
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        st = ssdc_fail(err, SSDC_ERR_IO, "cannot open temporary file %s: %s", tmp,
-                       strerror(errno));
-        close(fd);
-    } else {
-        errno = 0;
-        if (len > 0 && fwrite(data, 1, len, f) != len)
-            st = ssdc_fail(err, SSDC_ERR_IO, "write failed: %s",
-                           strerror(errno ? errno : EIO));
-        if (!st && fflush(f) != 0)
-            st = ssdc_fail(err, SSDC_ERR_IO, "write failed: %s", strerror(errno));
-        if (!st && fsync(fileno(f)) != 0)
-            st = ssdc_fail(err, SSDC_ERR_IO, "fsync failed: %s", strerror(errno));
-        if (fclose(f) != 0 && !st)
-            st = ssdc_fail(err, SSDC_ERR_IO, "close failed: %s", strerror(errno));
-    }
-    if (!st && rename(tmp, path) != 0)
-        st = ssdc_fail(err, SSDC_ERR_IO, "cannot rename the temporary file into place: %s",
-                       strerror(errno));
-    if (st)
-        unlink(tmp);
-    free(tmp);
-    if (!st)
-        ex_sync_dir(path);
-    return st;
-}
-
 ssdc_status onnx_export_file(const graph *g, const char *path, const onnx_export_options *opt,
                              ssdc_error *err)
 {
     uint8_t *data;
     size_t len;
     ssdc_status st = onnx_export_buffer(g, opt, &data, &len, err);
-    if (!st) {
-        st = ex_write_atomic(path, data, len, err);
-        free(data);
-    }
-    if (st)
+    if (st) {
         ssdc_error_prefix(err, "%s", path);
+        return st;
+    }
+    /* atomic (graph/fileio.c): its messages name the path */
+    st = ssdc_write_file_atomic(path, data, len, err);
+    free(data);
     return st;
 }

@@ -1,6 +1,9 @@
 #include "graph/fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -47,6 +50,12 @@ ssdc_status ssdc_atomic_open(ssdc_atomic_file *f, const char *path, ssdc_error *
         if (f->fd < 0 && errno != EEXIST)
             break;
     }
+    if (f->fd >= 0) {
+        /* a replaced file keeps its permission bits */
+        struct stat sb;
+        if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+            (void)fchmod(f->fd, sb.st_mode & 07777);
+    }
     if (f->fd < 0) {
         int e = errno;
         ssdc_status st = ssdc_fail(err, SSDC_ERR_IO, "%s: cannot create a temporary file next to it: %s",
@@ -77,6 +86,65 @@ ssdc_status ssdc_atomic_write(ssdc_atomic_file *f, const void *buf, size_t len, 
     return SSDC_OK;
 }
 
+/* Whether process pid exists and has not exited (a zombie, killed but not
+ * yet reaped, counts as gone). */
+static bool process_alive(long pid)
+{
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        return false;
+    char stat_path[64], buf[512];
+    snprintf(stat_path, sizeof stat_path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(stat_path, "r");
+    if (!f)
+        return true; /* exists (kill said so) but cannot look closer: keep its file */
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *paren = strrchr(buf, ')'); /* "pid (comm) S ..." */
+    return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
+}
+
+/* Removes PATH.tmp.PID.N files left next to path by writers that died
+ * (SIGKILL, power loss) before renaming: only those whose PID no longer
+ * exists, so a live writer's temporary file stays. */
+static void remove_stale_temps(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char dir[4096];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    size_t bl = strlen(base);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, bl) || strncmp(n + bl, ".tmp.", 5))
+            continue;
+        const char *q = n + bl + 5;
+        char *end;
+        errno = 0;
+        long pid = strtol(q, &end, 10);
+        if (errno || end == q || *end != '.' || pid <= 0)
+            continue;
+        const char *c = end + 1;
+        if (!*c || strspn(c, "0123456789") != strlen(c))
+            continue;
+        if (pid == (long)getpid() || process_alive(pid))
+            continue; /* ours or alive: keep */
+        char full[8192];
+        snprintf(full, sizeof full, "%s/%s", dir, n);
+        unlink(full);
+    }
+    closedir(d);
+}
+
 ssdc_status ssdc_atomic_commit(ssdc_atomic_file *f, ssdc_error *err)
 {
     ssdc_status st = SSDC_OK;
@@ -93,6 +161,7 @@ ssdc_status ssdc_atomic_commit(ssdc_atomic_file *f, ssdc_error *err)
         return st;
     }
     sync_dir_of(f->path);
+    remove_stale_temps(f->path);
     free(f->tmp);
     free(f->path);
     f->tmp = f->path = NULL;

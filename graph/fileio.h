@@ -1,7 +1,10 @@
 /* Atomic file output: everything ssdc writes (models, checkpoints, arrays,
  * logs, generated C) goes to a temporary file in the target's folder, is
- * fsync'd and renamed into place.  A failed write leaves the old file intact
- * and removes the temporary file. */
+ * fsync'd and renamed into place (a replaced file keeps its permission
+ * bits).  A failed write leaves the old file intact
+ * and removes the temporary file; a successful one also removes the
+ * temporary files (TARGET.tmp.PID.N) that writers killed before their rename
+ * left next to it, when their PID no longer exists. */
 #ifndef SSDC_GRAPH_FILEIO_H
 #define SSDC_GRAPH_FILEIO_H
 

@@ -308,6 +308,41 @@ Test(checkpoint, full_disk_keeps_previous, .timeout = 60)
     rmdir(dir);
 }
 
+/* A writer killed before its rename leaves TARGET.tmp.PID.N behind; the next
+ * successful write of TARGET removes it when PID is gone, and keeps the
+ * temporary file of a writer that is still alive. */
+Test(checkpoint, stale_temporary_files_are_removed)
+{
+    char *dir = tmpdir();
+    pid_t dead = fork();
+    cr_assert_geq(dead, 0);
+    if (dead == 0)
+        _exit(0);
+    cr_assert_eq(waitpid(dead, NULL, 0), dead); /* reaped: its PID no longer exists */
+    char stale[512], live[512], other[512], out[256];
+    snprintf(out, sizeof out, "%s/m.onnx", dir);
+    snprintf(stale, sizeof stale, "%s.tmp.%ld.3", out, (long)dead);
+    snprintf(live, sizeof live, "%s.tmp.%ld.0", out, (long)getppid()); /* our parent: alive */
+    snprintf(other, sizeof other, "%s/x.onnx.tmp.%ld.0", dir, (long)dead); /* another target */
+    const char *files[3] = {stale, live, other};
+    for (int i = 0; i < 3; i++) {
+        FILE *f = fopen(files[i], "w");
+        cr_assert(f);
+        fputs("partial", f);
+        fclose(f);
+    }
+    ssdc_error err = {0};
+    cr_assert_eq(ssdc_write_file_atomic(out, "model", 5, &err), SSDC_OK, "%s", err.msg);
+    struct stat st;
+    cr_assert_neq(stat(stale, &st), 0, "the dead writer's temporary file is still there");
+    cr_assert_eq(stat(live, &st), 0, "a live writer's temporary file was removed");
+    cr_assert_eq(stat(other, &st), 0, "another target's temporary file was removed");
+    cr_assert_eq(stat(out, &st), 0);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
 /* A NaN in one sample: training stops naming the step and the node, or, with
  * skip-batch, skips that sample's batch every epoch and finishes. */
 Test(train, nonfinite_loss_names_the_node, .timeout = 120)

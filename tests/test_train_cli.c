@@ -290,6 +290,14 @@ static void kill_trials(const char *what)
         ssdc_error err = {0};
         cr_assert_eq(onnx_import_file(out, &g, &err), SSDC_OK, "trial %d: %s", trial, err.msg);
         graph_free(g);
+        /* the killed run's temporary files (model, checkpoint, log) were cleaned up by the
+         * finished run's writes */
+        snprintf(cmd, sizeof cmd, "ls -A '%s' | grep -q '^%s\\..*tmp\\.'", dir, name);
+        if (sh(cmd) == 0) {
+            snprintf(cmd, sizeof cmd, "ls -A '%s' >&2", dir);
+            sh(cmd);
+            cr_assert_fail("trial %d: temporary files of the killed run are left in %s", trial, dir);
+        }
     }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     sh(cmd);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "frontend/onnx_import.h"
 #include "passes/inference.h"
 #include "graph/graph.h"
@@ -37,25 +38,7 @@ static void usage(const char *msg)
     exit(2);
 }
 
-static long parse_long(const char *s, const char *what, long min)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < min) {
-        char buf[256];
-        snprintf(buf, sizeof buf, "%s needs an integer >= %ld, got '%s'", what, min, s);
-        usage(buf);
-    }
-    return v;
-}
 
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
-}
 
 static uint64_t splitmix64(uint64_t *s)
 {
@@ -65,19 +48,7 @@ static uint64_t splitmix64(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
-static double quantile(const double *sorted, int n, double q)
-{
-    double pos = q * (n - 1);
-    int lo = (int)floor(pos);
-    int hi = lo + 1 < n ? lo + 1 : n - 1;
-    return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
 
 static void json_string(const char *s)
 {
@@ -112,13 +83,13 @@ int main(int argc, char **argv)
             }
             const char *v = argv[++i];
             if (!strcmp(a, "--batch"))
-                batch = parse_long(v, a, 1);
+                batch = bench_parse_long(v, a, 1, usage);
             else if (!strcmp(a, "--iters"))
-                iters = parse_long(v, a, 1);
+                iters = bench_parse_long(v, a, 1, usage);
             else if (!strcmp(a, "--warmup"))
-                warmup = parse_long(v, a, 0);
+                warmup = bench_parse_long(v, a, 0, usage);
             else if (!strcmp(a, "--seed"))
-                seed = parse_long(v, a, 0);
+                seed = bench_parse_long(v, a, 0, usage);
             else {
                 char tmp[512];
                 snprintf(tmp, sizeof tmp, "%s", v);
@@ -127,7 +98,7 @@ int main(int argc, char **argv)
                      tok = strtok_r(NULL, ",", &save)) {
                     if (shape_rank >= GRAPH_MAX_RANK)
                         usage("--input-shape has too many dimensions");
-                    shape_arg[shape_rank++] = parse_long(tok, a, 1);
+                    shape_arg[shape_rank++] = bench_parse_long(tok, a, 1, usage);
                 }
                 if (shape_rank == 0)
                     usage("--input-shape is empty");
@@ -228,12 +199,12 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    double t0 = now_us();
+    double t0 = bench_now_us();
     if (rt_session_run(sess, inputs, &err) != SSDC_OK) {
         fprintf(stderr, "bench_forward: %s\n", err.msg);
         goto done;
     }
-    double first_run = now_us() - t0;
+    double first_run = bench_now_us() - t0;
 
     for (long i = 0; i < warmup; i++) {
         if (rt_session_run(sess, inputs, &err) != SSDC_OK) {
@@ -242,12 +213,12 @@ int main(int argc, char **argv)
         }
     }
     for (long i = 0; i < iters; i++) {
-        double a = now_us();
+        double a = bench_now_us();
         if (rt_session_run(sess, inputs, &err) != SSDC_OK) {
             fprintf(stderr, "bench_forward: %s\n", err.msg);
             goto done;
         }
-        times[i] = now_us() - a;
+        times[i] = bench_now_us() - a;
     }
 
     double checksum = 0.0;
@@ -267,8 +238,8 @@ int main(int argc, char **argv)
     double sum = 0.0;
     for (long i = 0; i < iters; i++)
         sum += times[i];
-    qsort(times, (size_t)iters, sizeof *times, cmp_double);
-    double median = quantile(times, (int)iters, 0.5);
+    qsort(times, (size_t)iters, sizeof *times, bench_cmp_double);
+    double median = bench_quantile(times, (int)iters, 0.5);
 
     printf("{\"runtime\":\"ssdc\",\"model\":");
     json_string(model);
@@ -278,8 +249,8 @@ int main(int argc, char **argv)
             printf("%s%lld", d ? "," : "", (long long)inputs[0].dims[d]);
     printf("],\"batch\":%ld,\"iters\":%ld,\"warmup\":%ld,\"threads\":1", batch, iters, warmup);
     printf(",\"median_us\":%.2f,\"mean_us\":%.2f,\"min_us\":%.2f,\"p10_us\":%.2f,\"p90_us\":%.2f",
-           median, sum / (double)iters, times[0], quantile(times, (int)iters, 0.1),
-           quantile(times, (int)iters, 0.9));
+           median, sum / (double)iters, times[0], bench_quantile(times, (int)iters, 0.1),
+           bench_quantile(times, (int)iters, 0.9));
     printf(",\"us_per_sample\":%.2f,\"samples_per_s\":%.2f,\"first_run_us\":%.2f",
            median / (double)batch, median > 0 ? (double)batch * 1e6 / median : 0.0, first_run);
     printf(",\"arena_bytes\":%zu,\"output_checksum\":%s%.9g%s}\n", st.arena_bytes,

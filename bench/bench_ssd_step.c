@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_util.h"
 #include "frontend/onnx_import.h"
 #include "graph/graph.h"
 #include "passes/ssd.h"
@@ -44,31 +45,8 @@ static void usage(const char *msg)
     exit(2);
 }
 
-static long parse_long(const char *s, const char *what, long min)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < min) {
-        char buf[256];
-        snprintf(buf, sizeof buf, "%s needs an integer >= %ld, got '%s'", what, min, s);
-        usage(buf);
-    }
-    return v;
-}
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 typedef struct {
     train_graph tg;
@@ -145,17 +123,17 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         bool has = i + 1 < argc;
         if (!strcmp(a, "--batch") && has)
-            B = parse_long(argv[++i], "--batch", 1);
+            B = bench_parse_long(argv[++i], "--batch", 1, usage);
         else if (!strcmp(a, "--reps") && has)
-            K = parse_long(argv[++i], "--reps", 2);
+            K = bench_parse_long(argv[++i], "--reps", 2, usage);
         else if (!strcmp(a, "--steps") && has)
-            steps = parse_long(argv[++i], "--steps", 1);
+            steps = bench_parse_long(argv[++i], "--steps", 1, usage);
         else if (!strcmp(a, "--rounds") && has)
-            rounds = parse_long(argv[++i], "--rounds", 1);
+            rounds = bench_parse_long(argv[++i], "--rounds", 1, usage);
         else if (!strcmp(a, "--threads") && has)
-            threads = parse_long(argv[++i], "--threads", 1);
+            threads = bench_parse_long(argv[++i], "--threads", 1, usage);
         else if (!strcmp(a, "--seed") && has)
-            seed = parse_long(argv[++i], "--seed", 0);
+            seed = bench_parse_long(argv[++i], "--seed", 0, usage);
         else if (a[0] == '-')
             usage("unknown option or missing value");
         else if (!path)
@@ -215,15 +193,15 @@ int main(int argc, char **argv)
     for (long r = 0; r < rounds; r++)
         for (int k = 0; k < NCFG; k++)
             for (long st = 0; st < steps; st++) {
-                double t0 = now_ms();
+                double t0 = (bench_now_us() * 1e-3);
                 if (rt_plan_run(c[k].plan, c[k].in, &err))
                     return fail(names[k], &err);
-                c[k].times[c[k].n_times++] = now_ms() - t0;
+                c[k].times[c[k].n_times++] = (bench_now_us() * 1e-3) - t0;
             }
     double med[NCFG];
     rt_plan_stats ps[NCFG];
     for (int k = 0; k < NCFG; k++) {
-        qsort(c[k].times, (size_t)c[k].n_times, sizeof(double), cmp_double);
+        qsort(c[k].times, (size_t)c[k].n_times, sizeof(double), bench_cmp_double);
         med[k] = c[k].times[c[k].n_times / 2];
         rt_plan_get_stats(c[k].plan, &ps[k]);
     }

@@ -16,26 +16,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
-}
+#include "bench_util.h"
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
-static double quantile(const double *s, int n, double q)
-{
-    double pos = q * (n - 1);
-    int lo = (int)pos;
-    int hi = lo + 1 < n ? lo + 1 : n - 1;
-    return s[lo] + (s[hi] - s[lo]) * (pos - (double)lo);
-}
+
 
 static float in[CG_IN > 0 ? CG_IN : 1], out[CG_OUT > 0 ? CG_OUT : 1];
 
@@ -56,19 +40,19 @@ int main(int argc, char **argv)
     if (!t)
         return 1;
     for (int i = 0; i < iters; i++) {
-        double t0 = now_us();
+        double t0 = bench_now_us();
         CG_RUN(in, out);
-        t[i] = now_us() - t0;
+        t[i] = bench_now_us() - t0;
         sum += t[i];
     }
     double check = 0;
     for (long i = 0; i < (long)CG_OUT; i++)
         check += out[i];
-    qsort(t, (size_t)iters, sizeof *t, cmp_double);
+    qsort(t, (size_t)iters, sizeof *t, bench_cmp_double);
     printf("{\"median_us\":%.3f,\"mean_us\":%.3f,\"min_us\":%.3f,\"p10_us\":%.3f,\"p90_us\":%.3f,"
            "\"checksum\":%.6g}\n",
-           quantile(t, iters, 0.5), sum / iters, t[0], quantile(t, iters, 0.1),
-           quantile(t, iters, 0.9), check);
+           bench_quantile(t, iters, 0.5), sum / iters, t[0], bench_quantile(t, iters, 0.1),
+           bench_quantile(t, iters, 0.9), check);
     free(t);
     return 0;
 }

@@ -12,16 +12,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void sync_dir_of(const char *path)
+/* The folder holding path into dir; returns path's last component. */
+static const char *dir_of(const char *path, char *dir, size_t size)
 {
     const char *slash = strrchr(path, '/');
-    char dir[4096];
     if (!slash)
-        snprintf(dir, sizeof dir, ".");
+        snprintf(dir, size, ".");
     else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
+        snprintf(dir, size, "/");
     else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+        snprintf(dir, size, "%.*s", (int)(slash - path), path);
+    return slash ? slash + 1 : path;
+}
+
+static void sync_dir_of(const char *path)
+{
+    char dir[4096];
+    dir_of(path, dir, sizeof dir);
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         fsync(fd);
@@ -109,15 +116,8 @@ static bool process_alive(long pid)
  * exists, so a live writer's temporary file stays. */
 static void remove_stale_temps(const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
     char dir[4096];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    const char *base = dir_of(path, dir, sizeof dir);
     DIR *d = opendir(dir);
     if (!d)
         return;

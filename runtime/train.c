@@ -234,6 +234,25 @@ ssdc_status train_evaluate(const graph *model, const train_data *d, int batch, e
     return SSDC_OK;
 }
 
+/* The plan of g for these inputs' shapes: plans[0] for the full batch,
+ * plans[1] for the last, smaller one (made on first use, replaced when the
+ * shapes change). */
+static ssdc_status plan_for(rt_plan *plans[2], const graph *g, const graph_value *in,
+                            const rt_options *ro, rt_plan **out, ssdc_error *err)
+{
+    for (int k = 0; k < 2; k++)
+        if (plans[k] && rt_plan_matches(plans[k], in)) {
+            *out = plans[k];
+            return SSDC_OK;
+        }
+    int slot = plans[0] ? 1 : 0;
+    rt_plan_free(plans[slot]);
+    plans[slot] = NULL;
+    ssdc_status st = rt_plan_create(g, in, ro, &plans[slot], err);
+    *out = plans[slot];
+    return st;
+}
+
 /* ---- BatchNormalization statistics for the final weights ---- */
 
 ssdc_status train_recalibrate_bn(graph *model, const train_data *d, int batch, ssdc_error *err)
@@ -328,24 +347,14 @@ ssdc_status train_recalibrate_bn(graph *model, const train_data *d, int batch, s
         in[tg.x_input].data = (void *)(d->x + start * per);
         graph_value_set_shape(&in[tg.label_input], GRAPH_DT_INT64, 1, dims);
         in[tg.label_input].data = labels;
-        int slot = -1;
-        for (int k = 0; k < 2 && slot < 0; k++)
-            if (plans[k] && rt_plan_matches(plans[k], in))
-                slot = k;
-        if (slot < 0) {
-            slot = plans[0] ? 1 : 0;
-            rt_plan_free(plans[slot]);
-            plans[slot] = NULL;
-            if ((st = rt_plan_create(g, in, &ro, &plans[slot], err)))
-                break;
-        }
-        if ((st = rt_plan_run(plans[slot], in, err)))
+        rt_plan *plan;
+        if ((st = plan_for(plans, g, in, &ro, &plan, err)) || (st = rt_plan_run(plan, in, err)))
             break;
         /* a batch with a non-finite statistic (a NaN in the data: --on-nan
          * skip-batch trained without it) is left out */
         bool finite = true;
         for (int k = 0; k < 2 * nb && finite; k++) {
-            const graph_value *v = rt_plan_output(plans[slot], k);
+            const graph_value *v = rt_plan_output(plan, k);
             for (int64_t c = 0; c < v->numel && finite; c++)
                 finite = isfinite(((const float *)v->data)[c]);
         }
@@ -353,8 +362,8 @@ ssdc_status train_recalibrate_bn(graph *model, const train_data *d, int batch, s
             continue;
         counted += bs;
         for (int k = 0; k < nb; k++) {
-            const graph_value *mv = rt_plan_output(plans[slot], 2 * k);
-            const graph_value *vv = rt_plan_output(plans[slot], 2 * k + 1);
+            const graph_value *mv = rt_plan_output(plan, 2 * k);
+            const graph_value *vv = rt_plan_output(plan, 2 * k + 1);
             double f = 1.0 / (1.0 - (double)keep_m[k]);
             const float *mb = mv->data, *vb = vv->data;
             for (int64_t c = 0; c < mv->numel; c++) {
@@ -713,21 +722,12 @@ static ssdc_status train_step(trainer *t, const train_data *d, int64_t start, in
         t->inputs[t->cached_input[c]].data = t->cached_b[c];
     }
     /* plans[0] for the full batch, plans[1] for the last, smaller one */
-    int slot = -1;
-    for (int k = 0; k < 2 && slot < 0; k++)
-        if (t->plans[k] && rt_plan_matches(t->plans[k], t->inputs))
-            slot = k;
-    if (slot < 0) {
-        slot = t->plans[0] ? 1 : 0;
-        rt_plan_free(t->plans[slot]);
-        t->plans[slot] = NULL;
-        ssdc_status st = rt_plan_create(t->tg.g, t->inputs, ro, &t->plans[slot], err);
-        if (st)
-            return st;
-    }
-    rt_plan *p = t->plans[slot];
+    rt_plan *p;
+    ssdc_status st = plan_for(t->plans, t->tg.g, t->inputs, ro, &p, err);
+    if (st)
+        return st;
     rt_plan_set_step(p, step);
-    ssdc_status st = rt_plan_run(p, t->inputs, err);
+    st = rt_plan_run(p, t->inputs, err);
     if (st)
         return st;
     const graph_value *lv = rt_plan_output(p, t->tg.loss_output);

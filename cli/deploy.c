@@ -93,15 +93,6 @@ static int compiler_argv(char *cc, size_t size, char **argv)
     return n;
 }
 
-static int argmax(const double *v, int64_t k)
-{
-    int64_t b = 0;
-    for (int64_t j = 1; j < k; j++)
-        if (v[j] > v[b])
-            b = j;
-    return (int)b;
-}
-
 ssdc_status deploy_check_model(const char *model_path, const char *dir, const char *name,
                                const train_data *test, deploy_check *r, ssdc_error *err)
 {
@@ -175,12 +166,11 @@ ssdc_status deploy_check_model(const char *model_path, const char *dir, const ch
         return st;
     void *text = NULL;
     size_t len = 0;
-    double *row = malloc((size_t)(k > 0 ? k : 1) * 2 * sizeof *row);
     const int C = test->n_classes;
-    r->c.n = test->n;
-    r->c.n_classes = C;
-    r->c.confusion = calloc((size_t)C * (size_t)C, sizeof *r->c.confusion);
-    if (!row || !r->c.confusion) {
+    float *got = malloc((size_t)(test->n * k > 0 ? test->n * k : 1) * sizeof *got);
+    int64_t *pred = NULL; /* the generated C's classes, then the runtime's */
+    eval_result rt = {0};
+    if (!got) {
         st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -191,51 +181,46 @@ ssdc_status deploy_check_model(const char *model_path, const char *dir, const ch
     }
     if ((st = ssdc_read_file(outp, (size_t)1 << 30, &text, &len, err)))
         goto done;
-    char *nt = realloc(text, len + 1); /* strtod needs the NUL */
+    char *nt = realloc(text, len + 1); /* strtof needs the NUL */
     if (!nt) {
         st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
         goto done;
     }
     text = nt;
     nt[len] = 0;
+    /* the program prints floats as %.9g: they read back exactly */
     const char *p = text;
-    int64_t right_c = 0, right_rt = 0;
-    double loss = 0;
-    for (int64_t i = 0; i < test->n; i++) {
-        for (int64_t j = 0; j < k; j++) {
-            char *end;
-            errno = 0;
-            row[j] = strtod(p, &end);
-            if (end == p) {
-                st = ssdc_fail(err, SSDC_ERR_FORMAT,
-                               "%s: expected %lld numbers per line for %lld samples, line %lld "
-                               "ends early",
-                               outp, (long long)k, (long long)test->n, (long long)i + 1);
-                goto done;
-            }
-            p = end;
-            row[k + j] = ref[i * k + j];
-            double dlt = fabs(row[j] - row[k + j]);
-            if (!(dlt <= r->max_abs_diff))
-                r->max_abs_diff = dlt; /* NaN sticks */
+    for (int64_t i = 0; i < test->n * k; i++) {
+        char *end;
+        got[i] = strtof(p, &end);
+        if (end == p) {
+            st = ssdc_fail(err, SSDC_ERR_FORMAT,
+                           "%s: expected %lld numbers per line for %lld samples, line %lld "
+                           "ends early",
+                           outp, (long long)k, (long long)test->n, (long long)(i / k) + 1);
+            goto done;
         }
-        int pc = argmax(row, k), pr = argmax(row + k, k);
-        int64_t y = test->y[i];
-        double mx = row[pc], se = 0;
-        for (int64_t j = 0; j < k; j++)
-            se += exp(row[j] - mx);
-        loss += mx + log(se) - row[y];
-        r->agree += pc == pr;
-        right_c += pc == y;
-        right_rt += pr == y;
-        r->c.confusion[y * C + pc]++;
+        p = end;
+        double dlt = fabs((double)got[i] - (double)ref[i]);
+        if (!(dlt <= r->max_abs_diff))
+            r->max_abs_diff = dlt; /* NaN sticks */
     }
-    r->c.accuracy = test->n ? (double)right_c / (double)test->n : 0;
-    r->c.loss = test->n ? loss / (double)test->n : 0;
-    r->runtime_accuracy = test->n ? (double)right_rt / (double)test->n : 0;
+    pred = malloc((size_t)(2 * test->n > 0 ? 2 * test->n : 1) * sizeof *pred);
+    if (!pred) {
+        st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = train_score_logits(got, test, pred, &r->c, err)) ||
+        (st = train_score_logits(ref, test, pred + test->n, &rt, err)))
+        goto done;
+    r->runtime_accuracy = rt.accuracy;
+    for (int64_t i = 0; i < test->n; i++)
+        r->agree += pred[i] == pred[test->n + i];
 done:
+    eval_result_free(&rt);
+    free(pred);
     free(text);
-    free(row);
+    free(got);
     free(ref);
     return st;
 }

@@ -189,6 +189,46 @@ ssdc_status train_predict(const graph *model, const train_data *d, int batch, fl
     return SSDC_OK;
 }
 
+/* argmax of a row of n scores (the first maximum). */
+static int64_t row_argmax(const float *row, int64_t n)
+{
+    int64_t best = 0;
+    for (int64_t c = 1; c < n; c++)
+        if (row[c] > row[best])
+            best = c;
+    return best;
+}
+
+ssdc_status train_score_logits(const float *logits, const train_data *d, int64_t *pred,
+                               eval_result *r, ssdc_error *err)
+{
+    memset(r, 0, sizeof *r);
+    int C = d->n_classes;
+    r->n_classes = C;
+    r->n = d->n;
+    r->confusion = calloc((size_t)(C > 0 ? C : 1) * (size_t)(C > 0 ? C : 1), sizeof *r->confusion);
+    if (!r->confusion)
+        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+    double loss = 0;
+    int64_t correct = 0;
+    for (int64_t i = 0; i < d->n; i++) {
+        const float *row = logits + i * C;
+        int64_t best = row_argmax(row, C);
+        if (pred)
+            pred[i] = best;
+        double mx = row[best], se = 0;
+        for (int c = 0; c < C; c++)
+            se += exp((double)row[c] - mx);
+        int64_t y = d->y[i];
+        loss += mx + log(se) - row[y];
+        correct += best == y;
+        r->confusion[y * C + best]++;
+    }
+    r->loss = d->n ? loss / (double)d->n : 0;
+    r->accuracy = d->n ? (double)correct / (double)d->n : 0;
+    return SSDC_OK;
+}
+
 ssdc_status train_evaluate(const graph *model, const train_data *d, int batch, eval_result *r,
                            ssdc_error *err)
 {
@@ -205,33 +245,9 @@ ssdc_status train_evaluate(const graph *model, const train_data *d, int batch, e
                          "model output '%s' must be float [N, %d] class scores for %d classes",
                          model->tensors[model->outputs[0]].name, C, C);
     }
-    r->n_classes = C;
-    r->n = d->n;
-    r->confusion = calloc((size_t)C * (size_t)C, sizeof *r->confusion);
-    if (!r->confusion) {
-        free(lg);
-        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
-    }
-    double loss = 0;
-    int64_t correct = 0;
-    for (int64_t i = 0; i < d->n; i++) {
-        const float *row = lg + i * C;
-        int best = 0;
-        for (int c = 1; c < C; c++)
-            if (row[c] > row[best])
-                best = c;
-        double mx = row[best], se = 0;
-        for (int c = 0; c < C; c++)
-            se += exp((double)row[c] - mx);
-        int64_t y = d->y[i];
-        loss += mx + log(se) - row[y];
-        correct += best == y;
-        r->confusion[y * C + best]++;
-    }
+    st = train_score_logits(lg, d, NULL, r, err);
     free(lg);
-    r->loss = d->n ? loss / (double)d->n : 0;
-    r->accuracy = d->n ? (double)correct / (double)d->n : 0;
-    return SSDC_OK;
+    return st;
 }
 
 /* The plan of g for these inputs' shapes: plans[0] for the full batch,

@@ -141,6 +141,12 @@ ssdc_status train_predict(const graph *model, const train_data *d, int batch, fl
  * data) are left out.  Models without BN are left unchanged. */
 ssdc_status train_recalibrate_bn(graph *model, const train_data *d, int batch, ssdc_error *err);
 
+/* Accuracy, mean cross-entropy and confusion of class scores logits
+ * (d->n x d->n_classes, row-major) against d's labels; pred (NULL or d->n
+ * entries) receives each sample's predicted class. */
+ssdc_status train_score_logits(const float *logits, const train_data *d, int64_t *pred,
+                               eval_result *r, ssdc_error *err);
+
 /* Runs the model (inference) over d in batches. */
 ssdc_status train_evaluate(const graph *model, const train_data *d, int batch, eval_result *r,
                            ssdc_error *err);

@@ -1266,11 +1266,15 @@ ssdc_status ssdc_codegen(const ssdc_model *m, const char *outdir, const char *na
     co.no_libm = o.no_libm;
     co.weights_section = o.weights_section;
     co.emit_main = o.emit_main;
-    graph *g = graph_clone(m->g); /* the inference passes modify it */
+    graph *g = graph_clone(m->g); /* made static for the batch */
     if (!g)
         return NOMEM(err);
     codegen_result cr;
-    ssdc_status st = codegen_generate(g, &co, &cr, err);
+    memset(&cr, 0, sizeof cr);
+    ssdc_status st = rt_prepare_static(g, &(spec_inputs){.batch = co.batch}, &co.inference,
+                                       &co.spec, NULL, err);
+    if (!st)
+        st = codegen_generate(g, &co, &cr, err);
     if (!st)
         st = codegen_write(outdir, name, &cr, err);
     else if (st != SSDC_ERR_ARG && m->g->source && m->g->source[0])

@@ -2,6 +2,7 @@
 #ifndef SSDC_CLI_CLI_H
 #define SSDC_CLI_CLI_H
 
+#include "codegen/codegen.h"
 #include "graph/graph.h"
 #include "graph/status.h"
 #include "runtime/exec.h"
@@ -14,6 +15,10 @@ int cli_eval(int argc, char **argv);
 int cli_distill(int argc, char **argv);
 int cli_pipeline(int argc, char **argv);
 int cli_codegen(int argc, char **argv);
+/* Imports MODEL, makes it static (rt_prepare_static at opt->batch; the
+ * runtime's plan of it in *rt, may be NULL) and generates its C. */
+ssdc_status cli_codegen_file(const char *model_path, const codegen_options *opt,
+                             codegen_result *res, rt_plan_stats *rt, ssdc_error *err);
 int cli_report(int argc, char **argv);
 
 /* The project version from meson (cli/main.c) */

@@ -102,7 +102,8 @@ int cli_codegen(int argc, char **argv)
 
     codegen_result res;
     ssdc_error err = {0};
-    ssdc_status st = codegen_model_file(model, &opt, &res, &err);
+    rt_plan_stats rt;
+    ssdc_status st = cli_codegen_file(model, &opt, &res, &rt, &err);
     if (st) {
         cli_error(&err);
         /* the full list of what cannot be generated, one node per line */
@@ -125,7 +126,7 @@ int cli_codegen(int argc, char **argv)
         printf("  arena %zu bytes (peak of live tensors %zu, sum of all intermediates %zu)\n",
                res.arena_bytes, res.peak_live_bytes, res.sum_tensor_bytes);
         printf("  runtime plan of the same graph: arena %zu bytes (peak live %zu, sum %zu)\n",
-               res.rt_arena_bytes, res.rt_peak_live_bytes, res.rt_sum_tensor_bytes);
+               rt.arena_bytes, rt.peak_live_bytes, rt.sum_tensor_bytes);
         printf("  weights %zu bytes\n", res.weight_bytes);
     }
     codegen_result_free(&res);

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "cli/deploy.h"
 #include "codegen/codegen.h"
 #include "frontend/onnx_import.h"
@@ -100,7 +101,7 @@ ssdc_status deploy_check_model(const char *model_path, const char *dir, const ch
     r->runtime_accuracy = NAN;
     codegen_options opt = {.name = name, .batch = 1, .emit_main = true};
     codegen_result res;
-    ssdc_status st = codegen_model_file(model_path, &opt, &res, err);
+    ssdc_status st = cli_codegen_file(model_path, &opt, &res, NULL, err);
     if (!st)
         st = codegen_write(dir, name, &res, err);
     r->arena_bytes = res.arena_bytes;

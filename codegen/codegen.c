@@ -1,4 +1,4 @@
-/* Code generation driver: passes, plan, storage, emission, files.
+/* Code generation driver: static graph, memory plan, emission, files.
  * See codegen/codegen.h for the pipeline and codegen/emitter.h for the
  * per-op emitters. */
 #include "codegen/codegen.h"
@@ -11,12 +11,10 @@
 #include <sys/stat.h>
 
 #include "codegen/emitter.h"
-#include "frontend/onnx_import.h"
 #include "graph/fileio.h"
 #include "graph/ops.h"
-#include "passes/inference.h"
-#include "runtime/exec.h"
-#include "runtime/kernel.h"
+#include "passes/memplan.h"
+#include "passes/specialize.h"
 
 #define CG_VERSION "0.1.0"
 /* Arena blocks start at multiples of 16 bytes. */
@@ -53,11 +51,10 @@ static const struct {
 };
 
 
-typedef enum { ST_NONE, ST_INPUT, ST_OUTPUT, ST_ARENA } storage_kind;
-
 struct cg_ctx {
-    graph *g;
-    rt_plan *plan;
+    const graph *g;
+    graph_value *vals;    /* per tensor: concrete shape; data of constants */
+    memplan mp;           /* storage of every tensor (passes/memplan.h) */
     const codegen_options *opt;
     char name[72], upper[72];
     int n_run;
@@ -73,18 +70,6 @@ struct cg_ctx {
     char flit[8][64];
     int flit_slot;
     char io_name[2][CG_MAX_IO][8];
-    /* storage */
-    int *parent;          /* union-find over tensors */
-    int *first_def, *last_use;
-    bool *is_view_node;   /* per run position: aliased, nothing emitted */
-    bool *inplace;        /* per run position */
-    int *inplace_input;
-    storage_kind *kind;   /* per class root */
-    int *cls_index;       /* input / output index of the class */
-    int *cls_first, *cls_last;
-    int64_t *cls_size;    /* elements */
-    int64_t *cls_offset;  /* elements into the class's arena */
-    int *cls_arena;       /* AR_* */
     int64_t arena_elems[AR_COUNT];  /* planned tensors */
     int64_t extra_elems[AR_COUNT];  /* NAME_run's scratch for outputs 1.. */
     int64_t *extra_offset;    /* per graph output */
@@ -100,6 +85,12 @@ struct cg_ctx {
 const graph *cg_graph(const cg_ctx *c)
 {
     return c->g;
+}
+
+/* The concrete value of tensor t (data only for constants). */
+static const graph_value *tval(const cg_ctx *c, int t)
+{
+    return t >= 0 && t < c->g->n_tensors ? &c->vals[t] : NULL;
 }
 
 void cg_printf(cg_ctx *c, const char *fmt, ...)
@@ -369,7 +360,7 @@ const char *cg_in(cg_ctx *c, const cg_node *n, int i)
     if (!c->is_const[t])
         return c->io_name[0][i];
     if (!c->const_name[t]) {
-        const graph_value *v = rt_plan_tensor(c->plan, t);
+        const graph_value *v = tval(c, t);
         char id[40];
         ident_text(c->g->tensors[t].name, id, sizeof id);
         char *name = malloc(128);
@@ -397,100 +388,6 @@ const char *cg_out(cg_ctx *c, const cg_node *n, int o)
     return c->io_name[1][o];
 }
 
-/* ---- union-find ---- */
-
-static int find(cg_ctx *c, int t)
-{
-    while (c->parent[t] != t) {
-        c->parent[t] = c->parent[c->parent[t]];
-        t = c->parent[t];
-    }
-    return t;
-}
-
-/* Merges b's class into a's; class facts are kept at the root. */
-static void unite(cg_ctx *c, int a, int b)
-{
-    a = find(c, a);
-    b = find(c, b);
-    if (a == b)
-        return;
-    c->parent[b] = a;
-    if (c->kind[b] != ST_ARENA) {
-        c->kind[a] = c->kind[b];
-        c->cls_index[a] = c->cls_index[b];
-    }
-    if (c->cls_first[b] < c->cls_first[a])
-        c->cls_first[a] = c->cls_first[b];
-    if (c->cls_last[b] > c->cls_last[a])
-        c->cls_last[a] = c->cls_last[b];
-    if (c->cls_size[b] > c->cls_size[a])
-        c->cls_size[a] = c->cls_size[b];
-}
-
-/* ---- arena placement ---- */
-
-typedef struct {
-    int root;
-    int64_t size;
-    int first, last;
-    int64_t offset;
-} cg_block;
-
-static int order_mode;
-
-static int block_cmp(const void *pa, const void *pb)
-{
-    const cg_block *x = pa, *y = pb;
-    int64_t kx = 0, ky = 0;
-    switch (order_mode) {
-    case 0: kx = y->size, ky = x->size; break;                     /* larger first */
-    case 1: kx = x->first, ky = y->first; break;                   /* earlier first */
-    default:
-        kx = (int64_t)(y->last - y->first + 1) * y->size;          /* larger area first */
-        ky = (int64_t)(x->last - x->first + 1) * x->size;
-        break;
-    }
-    if (kx != ky)
-        return kx < ky ? -1 : 1;
-    if (x->size != y->size)
-        return x->size > y->size ? -1 : 1;
-    if (x->first != y->first)
-        return x->first - y->first;
-    return x->root - y->root;
-}
-
-static int64_t place(cg_block *b, int nb)
-{
-    qsort(b, (size_t)nb, sizeof *b, block_cmp);
-    int64_t total = 0;
-    for (int i = 0; i < nb; i++) {
-        int64_t best = -1;
-        /* candidates: 0 and the end of every placed block whose lifetime overlaps */
-        for (int j = -1; j < i; j++) {
-            int64_t off = 0;
-            if (j >= 0) {
-                if (!(b[j].first <= b[i].last && b[i].first <= b[j].last))
-                    continue;
-                off = b[j].offset + b[j].size;
-            }
-            if (best >= 0 && off >= best)
-                continue;
-            bool fits = true;
-            for (int k = 0; k < i && fits; k++)
-                if (b[k].first <= b[i].last && b[i].first <= b[k].last &&
-                    off < b[k].offset + b[k].size && b[k].offset < off + b[i].size)
-                    fits = false;
-            if (fits)
-                best = off;
-        }
-        b[i].offset = best;
-        if (best + b[i].size > total)
-            total = best + b[i].size;
-    }
-    return total;
-}
-
 /* n elements of esz bytes rounded up to a multiple of 16 bytes. */
 static int64_t align_elems(int64_t n, int esz)
 {
@@ -510,12 +407,12 @@ static void node_view(const cg_ctx *c, int ni, cg_node *n)
     n->n_out = gn->n_outputs < CG_MAX_IO ? gn->n_outputs : CG_MAX_IO;
     for (int i = 0; i < n->n_in; i++) {
         int t = gn->inputs[i];
-        n->in[i] = t >= 0 ? rt_plan_tensor(c->plan, t) : NULL;
+        n->in[i] = t >= 0 ? tval(c, t) : NULL;
         n->in_const[i] = t >= 0 && c->is_const[t];
     }
     for (int o = 0; o < n->n_out; o++) {
         int t = gn->outputs[o];
-        n->out[o] = t >= 0 ? rt_plan_tensor(c->plan, t) : NULL;
+        n->out[o] = t >= 0 ? tval(c, t) : NULL;
     }
 }
 
@@ -581,13 +478,13 @@ static const char *storage_expr(cg_ctx *c, int t, char *buf, size_t size)
 {
     if (c->is_const[t])
         return const_ref(c, t);
-    int r = find(c, t);
-    switch (c->kind[r]) {
-    case ST_INPUT: snprintf(buf, size, "in[%d]", c->run_input[c->cls_index[r]]); break;
-    case ST_OUTPUT: snprintf(buf, size, "out[%d]", c->cls_index[r]); break;
+    const memplan_place *pl = &c->mp.place[t];
+    switch (pl->kind) {
+    case MEMPLAN_INPUT: snprintf(buf, size, "in[%d]", c->run_input[pl->index]); break;
+    case MEMPLAN_OUTPUT: snprintf(buf, size, "out[%d]", pl->index); break;
     default:
-        snprintf(buf, size, "%s_arena%s + %lld", c->name, arena_info[c->cls_arena[r]].suffix,
-                 (long long)c->cls_offset[r]);
+        snprintf(buf, size, "%s_arena%s + %lld", c->name, arena_info[pl->arena].suffix,
+                 (long long)(pl->offset / (size_t)arena_info[pl->arena].size));
         break;
     }
     return buf;
@@ -767,7 +664,7 @@ static void emit_main_file(cg_ctx *c, cg_buf *m, bool has_run)
         int k = c->run_input[i];
         if (k < 0)
             continue;
-        graph_dtype dt = rt_plan_tensor(c->plan, g->inputs[i])->dtype;
+        graph_dtype dt = tval(c, g->inputs[i])->dtype;
         char kind = dt == GRAPH_DT_FLOAT ? 'f' : dt == GRAPH_DT_DOUBLE ? 'd' : 'i';
         cg_buf_printf(m, "        if (rc == 1)\n            rc = read_values(f, raw, in%d, (long)%s_INPUT%d_SIZE, "
                          "sizeof in%d[0], '%c', %d);\n",
@@ -805,7 +702,7 @@ static void emit_main_file(cg_ctx *c, cg_buf *m, bool has_run)
         "            const char *sep = \"\";\n",
         U, U, U);
     for (int o = 0; o < g->n_outputs; o++) {
-        graph_dtype dt = rt_plan_tensor(c->plan, g->outputs[o])->dtype;
+        graph_dtype dt = tval(c, g->outputs[o])->dtype;
         cg_buf_printf(m, "            for (k = 0; k < (long)%s_OUTPUT%d_SIZE; k++, sep = \" \")\n", U, o);
         if (dt == GRAPH_DT_FLOAT)
             cg_buf_printf(m, "                printf(\"%%s%%.9g\", sep, (double)out%d[k]);\n", o);
@@ -857,26 +754,14 @@ static void ctx_free(cg_ctx *c)
     free(c->extra_names);
     free(c->run_nodes);
     free(c->is_const);
-    free(c->parent);
-    free(c->first_def);
-    free(c->last_use);
-    free(c->is_view_node);
-    free(c->inplace);
-    free(c->inplace_input);
-    free(c->kind);
-    free(c->cls_index);
-    free(c->cls_first);
-    free(c->cls_last);
-    free(c->cls_size);
-    free(c->cls_offset);
-    free(c->cls_arena);
+    free(c->vals);
+    memplan_free(&c->mp);
     free(c->extra_offset);
     free(c->run_input);
     free(c->specialised);
     cg_buf_free(&c->consts);
     cg_buf_free(&c->funcs);
     cg_buf_free(&c->body);
-    rt_plan_free(c->plan);
 }
 
 bool codegen_valid_name(const char *name)
@@ -915,78 +800,83 @@ static bool valid_section(const char *s)
     return true;
 }
 
-/* Values for the graph inputs: the caller's, or zeros of the model's shapes
- * with the batch dimension set. */
-static ssdc_status make_inputs(const graph *g, const codegen_options *opt, graph_value **out,
-                               ssdc_error *err)
+#define ALLOC(p, n) ((p) = calloc((size_t)((n) ? (n) : 1), sizeof *(p)))
+
+/* The generated code as a memory-planning target (passes/memplan.h). */
+static int plan_arena_of(graph_dtype dt)
 {
-    int n = g->n_inputs;
-    graph_value *v = calloc((size_t)(n ? n : 1), sizeof *v);
-    if (!v)
+    int a = arena_of(dt);
+    return a < 0 ? AR_F32 : a;
+}
+
+static unsigned plan_node_caps(void *ctx, const graph_node *n, uint32_t *inplace)
+{
+    (void)ctx;
+    const codegen_emitter *e = codegen_emitter_get(n->op);
+    *inplace = e && (e->flags & CG_INPLACE) ? ~0u : 0u;
+    return e && (e->flags & CG_VIEW) ? MEMPLAN_VIEW : 0u;
+}
+
+/* The static graph's values, its run order (the stored order, which
+ * passes_specialize makes the execution order; any topological order
+ * otherwise) and an error for a tensor without a concrete shape. */
+static ssdc_status static_values(cg_ctx *c, ssdc_error *err)
+{
+    const graph *g = c->g;
+    int nt = g->n_tensors, nn = g->n_nodes;
+    bool *used = calloc((size_t)(nt ? nt : 1), sizeof *used);
+    if (!used)
         return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
-    *out = v;
-    int64_t batch = opt->batch > 0 ? opt->batch : 1;
-    bool any_symbolic = false;
-    for (int i = 0; i < n; i++) {
-        const graph_tensor *t = &g->tensors[g->inputs[i]];
-        if (opt->inputs) {
-            v[i] = opt->inputs[i];
-            v[i].data = NULL; /* filled below with a copy */
-            size_t bytes = graph_value_bytes(&opt->inputs[i]);
-            v[i].data = malloc(bytes ? bytes : 1);
-            if (!v[i].data)
-                return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
-            if (bytes)
-                memcpy(v[i].data, opt->inputs[i].data, bytes);
-            continue;
-        }
-        if (t->dtype == GRAPH_DT_UNDEFINED || t->shape.rank < 0)
-            return ssdc_fail(err, SSDC_ERR_UNSUPPORTED,
-                             "input '%s' has an unknown dtype or rank; code generation needs "
-                             "concrete shapes", t->name);
-        int64_t dims[GRAPH_MAX_RANK];
-        for (int d = 0; d < t->shape.rank; d++) {
-            dims[d] = t->shape.dims[d];
-            if (dims[d] < 0 && d == 0) {
-                dims[d] = batch;
-            } else if (dims[d] < 0) {
-                return ssdc_fail(err, SSDC_ERR_UNSUPPORTED,
-                                 "input '%s' has an unknown dimension %d (%s); code generation "
-                                 "needs concrete shapes (only dimension 0 takes --batch)",
-                                 t->name, d, t->shape.sym[d][0] ? t->shape.sym[d] : "?");
-            }
-        }
-        if (t->shape.rank > 0 && t->shape.dims[0] < 0)
-            any_symbolic = true;
-        graph_value_set_shape(&v[i], t->dtype, t->shape.rank, dims);
-        int64_t numel = v[i].numel;
-        if (numel > ((int64_t)1 << 28))
-            return ssdc_fail(err, SSDC_ERR_LIMIT, "input '%s' has %lld elements", t->name,
-                             (long long)numel);
-        size_t bytes = graph_value_bytes(&v[i]);
-        v[i].data = calloc(1, bytes ? bytes : 1);
-        if (!v[i].data)
-            return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < nn; i++) {
+        const graph_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] >= 0)
+                used[n->inputs[k]] = true;
+        for (int k = 0; k < n->n_outputs; k++)
+            if (n->outputs[k] >= 0)
+                used[n->outputs[k]] = true;
     }
-    if (!opt->inputs && batch > 1 && !any_symbolic)
-        return ssdc_fail(err, SSDC_ERR_ARG,
-                         "no input has a symbolic dimension 0 (the batch); --batch %lld does not "
-                         "apply", (long long)batch);
+    for (int i = 0; i < g->n_inputs; i++)
+        used[g->inputs[i]] = true;
+    for (int o = 0; o < g->n_outputs; o++)
+        used[g->outputs[o]] = true;
+    for (int t = 0; t < nt; t++) {
+        const graph_tensor *tt = &g->tensors[t];
+        c->is_const[t] = spec_tensor_is_const(g, t);
+        if (!used[t])
+            continue; /* left over by a pass: nothing reads or writes it */
+        if (!graph_shape_is_static(&tt->shape)) {
+            free(used);
+            char sh[160];
+            graph_shape_format(&tt->shape, sh, sizeof sh);
+            return ssdc_fail(err, SSDC_ERR_ARG,
+                             "tensor '%s' has shape %s: code generation takes a static graph "
+                             "(passes_specialize)", tt->name, sh);
+        }
+        graph_value_set_shape(&c->vals[t], tt->dtype, tt->shape.rank, tt->shape.dims);
+        c->vals[t].data = c->is_const[t] ? tt->data : NULL;
+    }
+    free(used);
+    bool stored_ok = true;
+    for (int i = 0; i < nn && stored_ok; i++) {
+        const graph_node *n = &g->nodes[i];
+        for (int k = 0; k < n->n_inputs && stored_ok; k++)
+            if (n->inputs[k] >= 0 && g->tensors[n->inputs[k]].producer >= i)
+                stored_ok = false;
+    }
+    if (stored_ok) {
+        for (int i = 0; i < nn; i++)
+            c->run_nodes[i] = i;
+    } else {
+        ssdc_status st = graph_topo_order(g, c->run_nodes, err);
+        if (st)
+            return st;
+    }
+    c->n_run = nn;
     return SSDC_OK;
 }
 
-static void free_inputs(const graph *g, graph_value *v)
-{
-    if (!v)
-        return;
-    for (int i = 0; i < g->n_inputs; i++)
-        free(v[i].data);
-    free(v);
-}
-
-#define ALLOC(p, n) ((p) = calloc((size_t)((n) ? (n) : 1), sizeof *(p)))
-
-ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_result *res,
+ssdc_status codegen_generate(const graph *g, const codegen_options *opt, codegen_result *res,
                              ssdc_error *err)
 {
     memset(res, 0, sizeof *res);
@@ -1000,10 +890,7 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
                          "weights section '%s' must be 1 to 64 of letters, digits, '_', '.', '$'",
                          opt->weights_section);
     ssdc_status st;
-    inference_stats istats;
-    if ((st = passes_optimize_inference(g, &istats, err)))
-        return st;
-
+    const inference_stats istats = opt->inference;
     cg_ctx cx, *c = &cx;
     memset(c, 0, sizeof *c);
     c->g = g;
@@ -1017,58 +904,31 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
         snprintf(c->io_name[0][i], sizeof c->io_name[0][i], "x%d", i);
         snprintf(c->io_name[1][i], sizeof c->io_name[1][i], "y%d", i);
     }
-    graph_value *inputs = NULL;
     cg_buf unsup = {0};
     int n_unsup = 0;
     int nt = g->n_tensors, nn = g->n_nodes;
-    int *order = NULL;
-    if ((st = make_inputs(g, opt, &inputs, err)))
-        goto done;
-    if ((st = rt_plan_create(g, inputs, NULL, &c->plan, err)))
-        goto done;
-    /* constants: initializers, folded outputs, inputs the plan captured */
+    res->n_folded = opt->spec.n_folded;
+    ALLOC(c->vals, nt);
     ALLOC(c->is_const, nt);
     ALLOC(c->const_name, nt);
     ALLOC(c->specialised, g->n_inputs);
     ALLOC(c->run_input, g->n_inputs);
-    ALLOC(order, nn);
     ALLOC(c->run_nodes, nn);
-    if (!c->is_const || !c->const_name || !c->specialised || !c->run_input || !order ||
+    if (!c->vals || !c->is_const || !c->const_name || !c->specialised || !c->run_input ||
         !c->run_nodes) {
         st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
         goto done;
     }
-    for (int t = 0; t < nt; t++) {
-        const graph_tensor *tt = &g->tensors[t];
-        c->is_const[t] = tt->kind == GRAPH_TENSOR_INITIALIZER ||
-                         (tt->producer >= 0 && rt_plan_node_folded(c->plan, tt->producer));
-    }
+    if ((st = static_values(c, err)))
+        goto done;
     for (int i = 0; i < g->n_inputs; i++) {
         int t = g->inputs[i];
-        /* the plan keeps its own copy of an input whose value it depends on */
-        bool captured = rt_plan_tensor(c->plan, t)->data != inputs[i].data;
         c->run_input[i] = -1;
-        if (captured) {
-            if (!opt->inputs) {
-                st = ssdc_fail(err, SSDC_ERR_UNSUPPORTED,
-                               "input '%s' decides the shapes of the model (its value is read "
-                               "when planning); generated code needs shapes fixed in advance",
-                               g->tensors[t].name);
-                goto done;
-            }
-            c->is_const[t] = true;
-            c->specialised[i] = true;
-        } else if (arena_of(rt_plan_tensor(c->plan, t)->dtype) >= 0) {
+        if (c->is_const[t])
+            c->specialised[i] = true; /* fixed to its value by passes_specialize */
+        else if (arena_of(tval(c, t)->dtype) >= 0)
             c->run_input[i] = c->n_run_inputs++;
-        }
     }
-    if ((st = graph_topo_order(g, order, err)))
-        goto done;
-    for (int k = 0; k < nn; k++)
-        if (!rt_plan_node_folded(c->plan, order[k]))
-            c->run_nodes[c->n_run++] = order[k];
-        else
-            res->n_folded++;
 
     /* every node that cannot be generated, all at once */
     for (int r = 0; r < c->n_run; r++) {
@@ -1079,7 +939,7 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
             add_unsupported(&unsup, &n_unsup, n.node, why);
     }
     for (int o = 0; o < g->n_outputs; o++) {
-        const graph_value *v = rt_plan_tensor(c->plan, g->outputs[o]);
+        const graph_value *v = tval(c, g->outputs[o]);
         if (arena_of(v->dtype) < 0) {
             char why[300];
             snprintf(why, sizeof why, "graph output '%s' is %s (not a dtype generated code holds)",
@@ -1119,209 +979,38 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
         goto done;
     }
 
-    /* ---- storage: views, in place, arena ---- */
-    ALLOC(c->parent, nt);
-    ALLOC(c->first_def, nt);
-    ALLOC(c->last_use, nt);
-    ALLOC(c->is_view_node, c->n_run);
-    ALLOC(c->inplace, c->n_run);
-    ALLOC(c->inplace_input, c->n_run);
-    ALLOC(c->kind, nt);
-    ALLOC(c->cls_index, nt);
-    ALLOC(c->cls_first, nt);
-    ALLOC(c->cls_last, nt);
-    ALLOC(c->cls_size, nt);
-    ALLOC(c->cls_offset, nt);
+    /* ---- storage: views, in place, arenas (passes/memplan.h) ---- */
     ALLOC(c->extra_offset, g->n_outputs);
-    if (!c->parent || !c->first_def || !c->last_use || !c->is_view_node || !c->inplace ||
-        !c->inplace_input || !c->kind || !c->cls_index || !c->cls_first || !c->cls_last ||
-        !c->cls_size || !c->cls_offset || !c->extra_offset) {
+    if (!c->extra_offset) {
         st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
         goto done;
-    }
-    int end = c->n_run; /* position after the last node: graph outputs live to here */
-    for (int t = 0; t < nt; t++) {
-        c->parent[t] = t;
-        c->first_def[t] = -1;
-        c->last_use[t] = -1;
-        c->kind[t] = ST_ARENA;
-        c->cls_index[t] = -1;
-    }
-    for (int r = 0; r < c->n_run; r++) {
-        const graph_node *gn = &g->nodes[c->run_nodes[r]];
-        for (int i = 0; i < gn->n_inputs; i++)
-            if (gn->inputs[i] >= 0)
-                c->last_use[gn->inputs[i]] = r;
-        for (int o = 0; o < gn->n_outputs; o++)
-            if (gn->outputs[o] >= 0) {
-                c->first_def[gn->outputs[o]] = r;
-                if (c->last_use[gn->outputs[o]] < r)
-                    c->last_use[gn->outputs[o]] = r;
-            }
-    }
-    for (int i = 0; i < g->n_inputs; i++) {
-        int t = g->inputs[i];
-        if (c->run_input[i] >= 0) {
-            c->kind[t] = ST_INPUT;
-            c->cls_index[t] = i;
-            c->first_def[t] = -1;
-        }
-    }
-    for (int o = 0; o < g->n_outputs; o++) {
-        int t = g->outputs[o];
-        c->last_use[t] = end;
-        if (!c->is_const[t] && c->kind[t] == ST_ARENA && c->cls_index[t] < 0) {
-            c->kind[t] = ST_OUTPUT;
-            c->cls_index[t] = o;
-        }
-    }
-    for (int t = 0; t < nt; t++) {
-        c->cls_first[t] = c->first_def[t];
-        c->cls_last[t] = c->last_use[t];
-        const graph_value *v = rt_plan_tensor(c->plan, t);
-        c->cls_size[t] = v ? v->numel : 0;
-    }
-    for (int r = 0; r < c->n_run; r++) {
-        cg_node n;
-        node_view(c, c->run_nodes[r], &n);
-        const codegen_emitter *e = codegen_emitter_get(n.node->op);
-        int out = n.node->n_outputs > 0 ? n.node->outputs[0] : -1;
-        if (out < 0)
-            continue;
-        int oc = find(c, out);
-        if (e->flags & CG_VIEW) {
-            int in = n.node->inputs[0];
-            if (in < 0 || c->is_const[in])
-                continue;
-            int ic = find(c, in);
-            bool out_is_output = c->kind[oc] == ST_OUTPUT;
-            /* a class holds at most one caller buffer */
-            if (out_is_output && c->kind[ic] != ST_ARENA)
-                continue;
-            unite(c, ic, oc);
-            c->is_view_node[r] = true;
-            res->n_views++;
-            continue;
-        }
-        if (!(e->flags & CG_INPLACE))
-            continue;
-        for (int i = 0; i < n.n_in; i++) {
-            int in = n.node->inputs[i];
-            if (in < 0 || n.in_const[i] || n.in[i]->dtype != n.out[0]->dtype ||
-                n.in[i]->rank != n.out[0]->rank ||
-                memcmp(n.in[i]->dims, n.out[0]->dims, (size_t)n.out[0]->rank * sizeof(int64_t)))
-                continue;
-            int ic = find(c, in);
-            if (c->kind[ic] != ST_ARENA || c->cls_last[ic] != r)
-                continue;
-            if (c->kind[oc] == ST_OUTPUT && c->kind[ic] != ST_ARENA)
-                continue;
-            /* another input in the same storage must read the same elements */
-            bool ok = true;
-            for (int j = 0; j < n.n_in && ok; j++)
-                if (j != i && n.node->inputs[j] >= 0 && !n.in_const[j] &&
-                    find(c, n.node->inputs[j]) == ic && n.in[j]->numel != n.out[0]->numel)
-                    ok = false;
-            if (!ok)
-                continue;
-            unite(c, ic, oc);
-            c->inplace[r] = true;
-            c->inplace_input[r] = i;
-            res->n_inplace++;
-            break;
-        }
-    }
-    /* arena blocks, placed per arena (one per C type) */
-    ALLOC(c->cls_arena, nt);
-    if (!c->cls_arena) {
-        st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (int t = 0; t < nt; t++) {
-        const graph_value *v = rt_plan_tensor(c->plan, t);
-        int a = v ? arena_of(v->dtype) : -1;
-        c->cls_arena[t] = a < 0 ? AR_F32 : a;
     }
     {
-        cg_block *blocks = calloc((size_t)(nt ? nt : 1), sizeof *blocks);
-        cg_block *best = calloc((size_t)(nt ? nt : 1), sizeof *best);
-        int *block_arena = calloc((size_t)(nt ? nt : 1), sizeof *block_arena);
-        if (!blocks || !best || !block_arena) {
-            free(blocks);
-            free(best);
-            free(block_arena);
-            st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
+        memplan_target tg = {.align = CG_ALIGN_BYTES, .arena_of = plan_arena_of,
+                             .node_caps = plan_node_caps, .caller_io = true};
+        if ((st = memplan_build(g, c->vals, c->is_const, c->run_nodes, c->n_run, &tg, &c->mp,
+                                err)))
             goto done;
-        }
-        int nb = 0;
-        for (int t = 0; t < nt; t++) {
-            if (c->is_const[t] || c->first_def[t] < 0)
-                continue;
-            bool graph_output = false;
-            for (int o = 0; o < g->n_outputs; o++)
-                graph_output = graph_output || g->outputs[o] == t;
-            int esz = arena_info[c->cls_arena[t]].size;
-            if (!graph_output)
-                res->sum_tensor_bytes +=
-                    (size_t)align_elems(rt_plan_tensor(c->plan, t)->numel, esz) * (size_t)esz;
-            if (find(c, t) != t || c->kind[t] != ST_ARENA)
-                continue;
-            blocks[nb++] = (cg_block){.root = t, .size = align_elems(c->cls_size[t], esz),
-                                      .first = c->cls_first[t], .last = c->cls_last[t]};
-        }
-        /* peak of live bytes over all arenas */
-        for (int r = 0; r <= end; r++) {
-            size_t live = 0;
-            for (int b2 = 0; b2 < nb; b2++)
-                if (blocks[b2].first <= r && r <= blocks[b2].last)
-                    live += (size_t)blocks[b2].size *
-                            (size_t)arena_info[c->cls_arena[blocks[b2].root]].size;
-            if (live > res->peak_live_bytes)
-                res->peak_live_bytes = live;
-        }
-        for (int a = 0; a < AR_COUNT; a++) {
-            /* this arena's blocks at the front */
-            int na = 0;
-            for (int b2 = 0; b2 < nb; b2++)
-                if (c->cls_arena[blocks[b2].root] == a) {
-                    cg_block tmpb = blocks[na];
-                    blocks[na] = blocks[b2];
-                    blocks[b2] = tmpb;
-                    na++;
-                }
-            int64_t best_total = -1;
-            for (int mode = 0; mode < 3 && na > 0; mode++) {
-                order_mode = mode;
-                int64_t total = place(blocks, na);
-                if (best_total < 0 || total < best_total) {
-                    best_total = total;
-                    memcpy(best, blocks, (size_t)na * sizeof *best);
-                }
-            }
-            for (int b2 = 0; b2 < na; b2++)
-                c->cls_offset[best[b2].root] = best[b2].offset;
-            c->arena_elems[a] = best_total > 0 ? best_total : 0;
-            /* drop the placed blocks */
-            memmove(blocks, blocks + na, (size_t)(nb - na) * sizeof *blocks);
-            nb -= na;
-        }
-        free(blocks);
-        free(best);
-        free(block_arena);
+        res->n_views = c->mp.stats.n_views;
+        res->n_inplace = c->mp.stats.n_inplace;
+        res->sum_tensor_bytes = c->mp.stats.sum_tensor_bytes;
+        res->peak_live_bytes = c->mp.stats.peak_live_bytes;
+        for (int a = 0; a < c->mp.n_arenas && a < AR_COUNT; a++)
+            c->arena_elems[a] = (int64_t)(c->mp.arena_bytes[a] / (size_t)arena_info[a].size);
     }
     /* entry points: typed unless every input and output is float */
     c->all_float = true;
     for (int i = 0; i < g->n_inputs; i++)
-        if (c->run_input[i] >= 0 && rt_plan_tensor(c->plan, g->inputs[i])->dtype != GRAPH_DT_FLOAT)
+        if (c->run_input[i] >= 0 && tval(c, g->inputs[i])->dtype != GRAPH_DT_FLOAT)
             c->all_float = false;
     for (int o = 0; o < g->n_outputs; o++)
-        if (rt_plan_tensor(c->plan, g->outputs[o])->dtype != GRAPH_DT_FLOAT)
+        if (tval(c, g->outputs[o])->dtype != GRAPH_DT_FLOAT)
             c->all_float = false;
     /* NAME_run with several outputs: outputs 1.. go to scratch after the arenas */
     bool has_run = c->n_run_inputs <= 1;
     if (has_run)
         for (int o = 1; o < g->n_outputs; o++) {
-            const graph_value *v = rt_plan_tensor(c->plan, g->outputs[o]);
+            const graph_value *v = tval(c, g->outputs[o]);
             int a = arena_of(v->dtype);
             c->extra_offset[o] = c->arena_elems[a] + c->extra_elems[a];
             c->extra_elems[a] += align_elems(v->numel, arena_info[a].size);
@@ -1335,13 +1024,13 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
         int ni = c->run_nodes[r];
         cg_node n;
         node_view(c, ni, &n);
-        n.inplace = c->inplace[r];
-        n.inplace_input = c->inplace_input[r];
+        n.inplace = c->mp.steps[r].inplace_input >= 0;
+        n.inplace_input = c->mp.steps[r].inplace_input;
         const graph_node *gn = n.node;
         char label[400], nm[300];
         comment_text(gn->name, nm, sizeof nm);
         snprintf(label, sizeof label, "'%s' (%s)", nm, gn->op_type);
-        if (c->is_view_node[r]) {
+        if (c->mp.steps[r].view) {
             cg_buf_printf(&c->body, "    /* %s: a view of its input, no code */\n", label);
             continue;
         }
@@ -1424,12 +1113,12 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
     for (int o = 0; o < g->n_outputs; o++) {
         int t = g->outputs[o];
         if (!c->is_const[t]) {
-            int r = find(c, t);
-            if (c->kind[r] == ST_OUTPUT && c->cls_index[r] == o)
+            const memplan_place *pl = &c->mp.place[t];
+            if (pl->kind == MEMPLAN_OUTPUT && pl->index == o)
                 continue;
         }
         char buf[160];
-        const graph_value *ov = rt_plan_tensor(c->plan, t);
+        const graph_value *ov = tval(c, t);
         if (ov->numel == 0)
             continue;
         const char *src = c->is_const[t] ? const_ref(c, t) : storage_expr(c, t, buf, sizeof buf);
@@ -1471,20 +1160,20 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
                       (long long)(opt->batch > 0 ? opt->batch : 1), opt->no_libm ? ", no libm" : "",
                       opt->weights_section ? ", weights in section " : "",
                       opt->weights_section ? opt->weights_section : "",
-                      opt->inputs ? ", shapes from given input values" : "");
+                      opt->spec.from_values ? ", shapes from given input values" : "");
         cg_buf_puts(&h, " *\n");
         for (int i = 0; i < g->n_inputs; i++) {
             int t = g->inputs[i];
             char tn[300], sh[160];
             comment_text(g->tensors[t].name, tn, sizeof tn);
-            shape_text(rt_plan_tensor(c->plan, t), sh, sizeof sh);
+            shape_text(tval(c, t), sh, sizeof sh);
             if (c->run_input[i] >= 0)
                 cg_buf_printf(&h, " * Input %d: '%s' %s %s\n", c->run_input[i], tn,
-                              graph_dtype_name(rt_plan_tensor(c->plan, t)->dtype), sh);
+                              graph_dtype_name(tval(c, t)->dtype), sh);
             else if (c->specialised[i])
                 cg_buf_printf(&h, " * Graph input '%s' %s %s: specialised to the value given "
                                   "at generation time (not a parameter)\n",
-                              tn, graph_dtype_name(rt_plan_tensor(c->plan, t)->dtype), sh);
+                              tn, graph_dtype_name(tval(c, t)->dtype), sh);
             else
                 cg_buf_printf(&h, " * Graph input '%s' (%s): unused by the generated code\n", tn,
                               graph_dtype_name(g->tensors[t].dtype));
@@ -1493,9 +1182,9 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
             int t = g->outputs[o];
             char tn[300], sh[160];
             comment_text(g->tensors[t].name, tn, sizeof tn);
-            shape_text(rt_plan_tensor(c->plan, t), sh, sizeof sh);
+            shape_text(tval(c, t), sh, sizeof sh);
             cg_buf_printf(&h, " * Output %d: '%s' %s %s\n", o, tn,
-                          graph_dtype_name(rt_plan_tensor(c->plan, t)->dtype), sh);
+                          graph_dtype_name(tval(c, t)->dtype), sh);
         }
         cg_buf_printf(&h,
             " *\n"
@@ -1513,7 +1202,7 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
         for (int i = 0; i < g->n_inputs; i++) {
             if (c->run_input[i] < 0)
                 continue;
-            const graph_value *v = rt_plan_tensor(c->plan, g->inputs[i]);
+            const graph_value *v = tval(c, g->inputs[i]);
             char macro[120];
             if (c->run_input[i] == 0) {
                 snprintf(macro, sizeof macro, "%.72s_INPUT", U);
@@ -1525,7 +1214,7 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
             cg_buf_printf(&h, "#define %s_TYPE %s\n", macro, cg_ctype(v->dtype));
         }
         for (int o = 0; o < g->n_outputs; o++) {
-            const graph_value *v = rt_plan_tensor(c->plan, g->outputs[o]);
+            const graph_value *v = tval(c, g->outputs[o]);
             char macro[120];
             if (o == 0) {
                 snprintf(macro, sizeof macro, "%.72s_OUTPUT", U);
@@ -1543,10 +1232,10 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
                       (long long)res->arena_bytes, U, (long long)c->weight_bytes);
         cg_buf_puts(&h, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
         /* entry-point types */
-        const char *t_in = "float", *t_out = cg_ctype(rt_plan_tensor(c->plan, g->outputs[0])->dtype);
+        const char *t_in = "float", *t_out = cg_ctype(tval(c, g->outputs[0])->dtype);
         for (int i = 0; i < g->n_inputs; i++)
             if (c->run_input[i] == 0)
-                t_in = cg_ctype(rt_plan_tensor(c->plan, g->inputs[i])->dtype);
+                t_in = cg_ctype(tval(c, g->inputs[i])->dtype);
         const char *t_multi = c->all_float ? "float" : "void";
         bool has_multi = c->n_run_inputs != 1 || g->n_outputs != 1;
         if (has_run)
@@ -1599,7 +1288,7 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
                           c->n_run_inputs ? "input == NULL || " : "");
             cg_buf_printf(&s, "    in[0] = input;\n    out[0] = output;\n");
             for (int o = 1; o < g->n_outputs; o++) {
-                const graph_value *ov = rt_plan_tensor(c->plan, g->outputs[o]);
+                const graph_value *ov = tval(c, g->outputs[o]);
                 if (ov->numel == 0)
                     cg_buf_printf(&s, "    out[%d] = output; /* empty */\n", o);
                 else
@@ -1639,11 +1328,6 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
         if (!opt->emit_main)
             cg_buf_free(&m);
         res->weight_bytes = c->weight_bytes;
-        rt_plan_stats ps;
-        rt_plan_get_stats(c->plan, &ps);
-        res->rt_arena_bytes = ps.arena_bytes;
-        res->rt_sum_tensor_bytes = ps.sum_tensor_bytes;
-        res->rt_peak_live_bytes = ps.peak_live_bytes;
         res->n_run_inputs = c->n_run_inputs;
         res->input_slot = malloc((size_t)(g->n_inputs ? g->n_inputs : 1) * sizeof(int));
         if (!res->input_slot) {
@@ -1656,9 +1340,7 @@ ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_resul
     }
 done:
     cg_buf_free(&unsup);
-    free(order);
     ctx_free(c);
-    free_inputs(g, inputs);
     return st;
 }
 
@@ -1713,30 +1395,4 @@ ssdc_status codegen_write(const char *outdir, const char *name, const codegen_re
             return st;
     }
     return SSDC_OK;
-}
-
-ssdc_status codegen_model_file(const char *model_path, const codegen_options *opt,
-                               codegen_result *res, ssdc_error *err)
-{
-    memset(res, 0, sizeof *res);
-    void *buf = NULL;
-    size_t len = 0;
-    ssdc_status st = ssdc_read_file(model_path, (size_t)2 << 30, &buf, &len, err);
-    if (st)
-        return st;
-    char sha[65];
-    codegen_sha256_hex(buf, len, sha);
-    graph *g = NULL;
-    st = onnx_import_buffer(buf, len, model_path, &g, err);
-    free(buf);
-    if (st)
-        return st;
-    codegen_options o = *opt;
-    o.source_path = opt->source_path ? opt->source_path : model_path;
-    o.source_sha256 = sha;
-    st = codegen_generate(g, &o, res, err);
-    if (st && st != SSDC_ERR_ARG)
-        ssdc_error_prefix(err, "%s", model_path);
-    graph_free(g);
-    return st;
 }

@@ -1,14 +1,16 @@
-/* Code generation: an inference graph becomes one dependency-free C99 file
- * pair (NAME.h, NAME.c) that a firmware project drops in.
+/* Code generation: a static inference graph becomes one dependency-free C99
+ * file pair (NAME.h, NAME.c) that a firmware project drops in.
  *
- * Pipeline: the inference passes (passes/inference.h: Dropout and Identity
- * removed, BatchNormalization folded, dead nodes removed), then the runtime's
- * planner at the requested batch (concrete shapes, constant subgraphs
- * folded), then lifetime-based memory planning into one static arena (views
- * such as Reshape alias their input, elementwise ops run in place where the
- * input dies), then one static C function per node from the per-op emitters
- * (codegen/emitter.h).  Output is byte-identical for the same model and
- * options. */
+ * codegen_generate takes a static graph: the caller has run the inference
+ * passes (passes/inference.h: Dropout and Identity removed,
+ * BatchNormalization folded, dead nodes removed) and specialised it for the
+ * batch (passes/specialize.h: concrete shapes, constant subgraphs folded
+ * into initializers; rt_prepare_static in runtime/exec.h does both with the
+ * runtime as evaluator).  Here: the memory plan (passes/memplan.h: tensors in
+ * static arenas, one per C type, by lifetime; views such as Reshape alias
+ * their input, elementwise ops run in place where the input dies), then one
+ * static C function per node from the per-op emitters (codegen/emitter.h).
+ * Output is byte-identical for the same graph and options. */
 #ifndef SSDC_CODEGEN_CODEGEN_H
 #define SSDC_CODEGEN_CODEGEN_H
 
@@ -17,6 +19,8 @@
 #include <stdint.h>
 
 #include "graph/graph.h"
+#include "passes/inference.h"
+#include "passes/specialize.h"
 
 typedef struct {
     const char *name;            /* C identifier: NAME_run, NAME.h, NAME.c */
@@ -28,11 +32,9 @@ typedef struct {
      * (hex); NULL: not shown. */
     const char *source_path;
     const char *source_sha256;
-    /* Optional: concrete values of every graph input (tests).  Shapes come
-     * from them instead of the model + batch, and a non-float input whose
-     * value decides shapes (Reshape's shape, Slice's starts, ...) is
-     * specialised to the given value instead of being refused. */
-    const graph_value *inputs;
+    /* What the passes before did, for the header comment. */
+    inference_stats inference;
+    spec_stats spec;
 } codegen_options;
 
 typedef struct {
@@ -48,14 +50,10 @@ typedef struct {
     size_t sum_tensor_bytes;   /* every intermediate tensor in its own buffer */
     size_t peak_live_bytes;    /* max bytes of intermediate storage live at once (lower bound) */
     size_t weight_bytes;       /* static const data */
-    /* The runtime's plan of the same graph and batch (rt_plan_get_stats): its
-     * arena (which also holds kernel scratch such as im2col), the sum of its
-     * intermediate tensors and its peak of live bytes. */
-    size_t rt_arena_bytes, rt_sum_tensor_bytes, rt_peak_live_bytes;
     int n_nodes;               /* node functions emitted */
     int n_views;               /* nodes turned into aliases (Reshape, Flatten, ...) */
     int n_inplace;             /* nodes computed in place */
-    int n_folded;              /* nodes evaluated at generation time */
+    int n_folded;              /* nodes evaluated before generation (options.spec) */
     int n_run_inputs;          /* float inputs of the generated entry points */
     int n_run_outputs;
     /* Per graph input: its position among the entry points' inputs, or -1
@@ -64,20 +62,16 @@ typedef struct {
     int *input_slot;
 } codegen_result;
 
-/* Generates the texts for graph g (imported and validated; g is modified by
- * the inference passes).  On SSDC_ERR_UNSUPPORTED, res->unsupported lists
- * every node that cannot be generated and err summarises them. */
-ssdc_status codegen_generate(graph *g, const codegen_options *opt, codegen_result *res,
+/* Generates the texts for the static graph g (see above; a tensor without a
+ * concrete shape is an error).  On SSDC_ERR_UNSUPPORTED, res->unsupported
+ * lists every node that cannot be generated and err summarises them. */
+ssdc_status codegen_generate(const graph *g, const codegen_options *opt, codegen_result *res,
                              ssdc_error *err);
 
 /* Writes OUTDIR/NAME.h, OUTDIR/NAME.c (and NAME_main.c) atomically; creates
  * OUTDIR if needed. */
 ssdc_status codegen_write(const char *outdir, const char *name, const codegen_result *res,
                           ssdc_error *err);
-
-/* Import MODEL, compute its sha256 and generate. */
-ssdc_status codegen_model_file(const char *model_path, const codegen_options *opt,
-                               codegen_result *res, ssdc_error *err);
 
 void codegen_result_free(codegen_result *res);
 

@@ -639,6 +639,62 @@ void graph_remove_nodes(graph *g, const bool *remove)
                 g->tensors[g->nodes[i].outputs[o]].producer = i;
 }
 
+int graph_max_node_io(const graph *g)
+{
+    int max_io = 1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].n_inputs > max_io)
+            max_io = g->nodes[i].n_inputs;
+        if (g->nodes[i].n_outputs > max_io)
+            max_io = g->nodes[i].n_outputs;
+    }
+    return max_io;
+}
+
+void graph_node_values(const graph_value *vals, const graph_node *n, graph_value *in,
+                       graph_value *out)
+{
+    for (int i = 0; i < n->n_inputs; i++) {
+        if (n->inputs[i] < 0)
+            memset(&in[i], 0, sizeof in[i]);
+        else
+            in[i] = vals[n->inputs[i]];
+    }
+    for (int i = 0; i < n->n_outputs; i++) {
+        if (n->outputs[i] < 0)
+            memset(&out[i], 0, sizeof out[i]);
+        else
+            out[i] = vals[n->outputs[i]];
+    }
+}
+
+ssdc_status graph_reorder_nodes(graph *g, const int *order, ssdc_error *err)
+{
+    int nn = g->n_nodes;
+    graph_node *nodes = malloc((size_t)(nn ? nn : 1) * sizeof *nodes);
+    bool *seen = calloc((size_t)(nn ? nn : 1), sizeof *seen);
+    if (!nodes || !seen) {
+        free(nodes), free(seen);
+        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory ordering the graph");
+    }
+    for (int k = 0; k < nn; k++) {
+        if (order[k] < 0 || order[k] >= nn || seen[order[k]]) {
+            free(nodes), free(seen);
+            return ssdc_fail(err, SSDC_ERR_ARG, "graph_reorder_nodes: not a permutation of the "
+                                                "%d nodes (position %d)", nn, k);
+        }
+        seen[order[k]] = true;
+        nodes[k] = g->nodes[order[k]];
+    }
+    memcpy(g->nodes, nodes, (size_t)nn * sizeof *nodes);
+    free(nodes), free(seen);
+    for (int i = 0; i < nn; i++)
+        for (int o = 0; o < g->nodes[i].n_outputs; o++)
+            if (g->nodes[i].outputs[o] >= 0)
+                g->tensors[g->nodes[i].outputs[o]].producer = i;
+    return SSDC_OK;
+}
+
 ssdc_status graph_node_add_attr(graph *g, int node, graph_attr *a, ssdc_error *err)
 {
     graph_node *n = &g->nodes[node];

@@ -170,6 +170,14 @@ void graph_free(graph *g);
  * memory.  Indices are preserved. */
 graph *graph_clone(const graph *g);
 
+/* The largest input or output count of any node (at least 1). */
+int graph_max_node_io(const graph *g);
+
+/* in[i] / out[i]: the values of node n's inputs / outputs in vals (one per
+ * tensor); an omitted one is all zeros. */
+void graph_node_values(const graph_value *vals, const graph_node *n, graph_value *in,
+                       graph_value *out);
+
 /* Returns the tensor index, or -1. */
 int graph_find_tensor(const graph *g, const char *name);
 
@@ -195,6 +203,10 @@ ssdc_status graph_add_node(graph *g, const char *name, const char *op_type,
 /* Deletes the nodes with remove[i] set, keeping the order of the rest, and
  * fixes every tensor's producer.  Tensors are kept. */
 void graph_remove_nodes(graph *g, const bool *remove);
+
+/* Stores the nodes in the order given (order[k] = the node to put at k, a
+ * permutation of 0..n_nodes-1) and fixes every tensor's producer. */
+ssdc_status graph_reorder_nodes(graph *g, const int *order, ssdc_error *err);
 
 /* Attribute setters (copy their arguments). */
 ssdc_status graph_node_set_int(graph *g, int node, const char *name, int64_t v, ssdc_error *err);

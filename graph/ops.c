@@ -239,13 +239,7 @@ ssdc_status graph_infer_shapes(graph *g, ssdc_error *err)
             known[t] = &vals[t];
         }
     }
-    int max_io = 1;
-    for (int i = 0; i < nn; i++) {
-        if (g->nodes[i].n_inputs > max_io)
-            max_io = g->nodes[i].n_inputs;
-        if (g->nodes[i].n_outputs > max_io)
-            max_io = g->nodes[i].n_outputs;
-    }
+    int max_io = graph_max_node_io(g);
     graph_dtype *idt = malloc((size_t)max_io * sizeof *idt);
     graph_shape *ish = malloc((size_t)max_io * sizeof *ish);
     const graph_value **ival = malloc((size_t)max_io * sizeof *ival);

@@ -1,13 +1,17 @@
 /* The forward executor.
  *
- * A plan is made once for concrete input shapes: constant subgraphs (shape
- * arithmetic) are evaluated, every tensor gets a concrete shape, and all
- * intermediate tensors and kernel scratch are placed into one arena by their
- * lifetimes.  Running the plan does no allocation. */
+ * A plan is made once for concrete input shapes: the graph is specialised
+ * (passes/specialize.h: constant subgraphs such as shape arithmetic
+ * evaluated, every tensor given a concrete shape) and memory-planned
+ * (passes/memplan.h: intermediate tensors and kernel scratch placed into one
+ * arena by their lifetimes, views and in-place steps sharing memory).
+ * Running the plan does no allocation. */
 #ifndef SSDC_RUNTIME_EXEC_H
 #define SSDC_RUNTIME_EXEC_H
 
 #include "graph/graph.h"
+#include "passes/inference.h"
+#include "passes/specialize.h"
 
 typedef struct {
     uint64_t seed;          /* Dropout masks; default 0 */
@@ -18,6 +22,11 @@ typedef struct {
 } rt_options;
 
 typedef struct rt_plan rt_plan;
+
+/* The runtime as the evaluator of passes/specialize.h (ctx: an rt_options
+ * or NULL): runs one node's kernel. */
+ssdc_status rt_spec_eval(void *ctx, const graph *g, int node, const graph_value *in, int n_in,
+                         graph_value *out, int n_out, ssdc_error *err);
 
 /* Plans g for the given inputs (one per g->inputs, same order; data is read
  * only when a shape depends on an input's value).  g must be validated. */
@@ -62,6 +71,14 @@ typedef struct {
     size_t constant_bytes;     /* folded constants */
 } rt_plan_stats;
 void rt_plan_get_stats(const rt_plan *p, rt_plan_stats *s);
+
+/* Makes g a static graph for a generator (codegen/): the inference passes
+ * (passes_optimize_inference), then passes_specialize for `in` with the
+ * runtime as evaluator.  Also plans the runtime on the same graph and inputs
+ * first (every op must be one the runtime runs), its memory figures in *rt
+ * (may be NULL), so a caller can print both plans side by side. */
+ssdc_status rt_prepare_static(graph *g, const spec_inputs *in, inference_stats *istats,
+                              spec_stats *sstats, rt_plan_stats *rt, ssdc_error *err);
 
 /* Convenience: plan if needed (re-plans when shapes change) and run. */
 typedef struct rt_session rt_session;

@@ -2,6 +2,8 @@
 
 #include <stdio.h>
 
+#include "passes/memplan.h"
+
 const rt_kernel *rt_kernel_get(int op)
 {
     static const rt_kernel *const table[GRAPH_OP_COUNT] = {
@@ -14,6 +16,25 @@ const rt_kernel *rt_kernel_get(int op)
         return NULL;
     const rt_kernel *k = table[op];
     return k && k->forward ? k : NULL;
+}
+
+unsigned rt_kernel_caps(int op, uint32_t *inplace)
+{
+    *inplace = 0;
+    switch (op) {
+    case GRAPH_OP_RESHAPE: case GRAPH_OP_FLATTEN: case GRAPH_OP_SQUEEZE:
+    case GRAPH_OP_UNSQUEEZE: case GRAPH_OP_IDENTITY:
+        return MEMPLAN_VIEW;
+    /* element i read before element i is written, from input 0 */
+    case GRAPH_OP_RELU: case GRAPH_OP_LEAKYRELU: case GRAPH_OP_SIGMOID: case GRAPH_OP_TANH:
+    case GRAPH_OP_NEG: case GRAPH_OP_ABS: case GRAPH_OP_EXP: case GRAPH_OP_LOG:
+    case GRAPH_OP_SQRT: case GRAPH_OP_CLIP: case GRAPH_OP_DROPOUT: case GRAPH_OP_ADD:
+    case GRAPH_OP_SUB: case GRAPH_OP_MUL: case GRAPH_OP_DIV:
+        *inplace = 1u;
+        return 0;
+    default:
+        return 0;
+    }
 }
 
 ssdc_status rt_kernel_fail(const rt_kernel_ctx *ctx, ssdc_error *err, ssdc_status code,

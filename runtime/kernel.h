@@ -2,7 +2,8 @@
  *
  * The executor calls forward() with every input and output as a concrete
  * graph_value.  Output buffers are already allocated (by the memory plan) with
- * the shapes shape inference gave; they never alias an input.  An omitted
+ * the shapes shape inference gave; they alias an input only where
+ * rt_kernel_caps allows it.  An omitted
  * optional input/output has dtype GRAPH_DT_UNDEFINED and data NULL.  Kernels
  * return an error (never abort) for dtypes or attribute values they do not
  * handle, naming the node. */
@@ -42,6 +43,12 @@ typedef struct {
 
 /* Kernel of op id, NULL if ssdc cannot run it. */
 const rt_kernel *rt_kernel_get(int op);
+
+/* How the memory plan may place op's outputs (passes/memplan.h): MEMPLAN_VIEW
+ * when output 0 is input 0's bytes (the kernel then copies nothing), and in
+ * *inplace the inputs output 0 may overwrite (the kernel reads element i of
+ * it before writing element i). */
+unsigned rt_kernel_caps(int op, uint32_t *inplace);
 
 /* A Dropout node's ratio and whether it draws a mask in this run (input
  * ratio or attribute; input training_mode or ctx->training; ratio 0 never

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "codegen/codegen.h"
 #include "codegen/emitter.h"
 #include "frontend/dataset.h"
@@ -94,7 +95,7 @@ static void generate(const fixture *f, const char *name, int64_t batch, bool no_
     opt.no_libm = no_libm;
     opt.emit_main = true;
     ssdc_error err = {0};
-    ssdc_status st = codegen_model_file(f->model, &opt, res, &err);
+    ssdc_status st = cli_codegen_file(f->model, &opt, res, NULL, &err);
     cr_assert_eq(st, SSDC_OK, "%s: %s\n%s", f->model, err.msg,
                  res->unsupported ? res->unsupported : "");
     cr_assert_eq(codegen_write(f->dir, name, res, &err), SSDC_OK, "%s", err.msg);
@@ -228,7 +229,7 @@ Test(codegen, multi_io, .timeout = 300)
     opt.batch = 3;
     opt.emit_main = true;
     codegen_result res;
-    cr_assert_eq(codegen_model_file(path, &opt, &res, &err), SSDC_OK, "%s", err.msg);
+    cr_assert_eq(cli_codegen_file(path, &opt, &res, NULL, &err), SSDC_OK, "%s", err.msg);
     cr_assert_eq(res.n_run_inputs, 2);
     cr_assert_eq(res.n_run_outputs, 3);
     cr_assert(strstr(res.header, "int mio_run_multi(const float *const inputs[], float *const outputs[]);"));
@@ -451,8 +452,8 @@ Test(codegen, byte_identical, .timeout = 300)
     snprintf(path, sizeof path, "%s/tests/data/codegen/mixed.onnx", root());
     codegen_result r1, r2;
     ssdc_error err = {0};
-    cr_assert_eq(codegen_model_file(path, &opt, &r1, &err), SSDC_OK, "%s", err.msg);
-    cr_assert_eq(codegen_model_file(path, &opt, &r2, &err), SSDC_OK, "%s", err.msg);
+    cr_assert_eq(cli_codegen_file(path, &opt, &r1, NULL, &err), SSDC_OK, "%s", err.msg);
+    cr_assert_eq(cli_codegen_file(path, &opt, &r2, NULL, &err), SSDC_OK, "%s", err.msg);
     cr_assert_str_eq(r1.source, r2.source);
     cr_assert_str_eq(r1.header, r2.header);
     codegen_result_free(&r1);
@@ -472,7 +473,7 @@ Test(codegen, header_and_source_contents)
     opt.name = "ecg";
     codegen_result res;
     ssdc_error err = {0};
-    cr_assert_eq(codegen_model_file(path, &opt, &res, &err), SSDC_OK, "%s", err.msg);
+    cr_assert_eq(cli_codegen_file(path, &opt, &res, NULL, &err), SSDC_OK, "%s", err.msg);
     const char *h = res.header, *s = res.source;
     cr_expect(strstr(h, "int ecg_run(const float *input, float *output);"));
     cr_expect(strstr(h, "#define ECG_INPUT_SIZE 128\n"));
@@ -546,7 +547,7 @@ Test(codegen, weights_section, .timeout = 120)
     opt.weights_section = ".ssdc_weights";
     codegen_result res;
     ssdc_error err = {0};
-    cr_assert_eq(codegen_model_file(path, &opt, &res, &err), SSDC_OK, "%s", err.msg);
+    cr_assert_eq(cli_codegen_file(path, &opt, &res, NULL, &err), SSDC_OK, "%s", err.msg);
     cr_assert_eq(codegen_write(dir, "w", &res, &err), SSDC_OK);
     snprintf(cmd, sizeof cmd, "gcc " CGT_STRICT " -O2 -c '%s/w.c' -o '%s/w.o' && readelf -SW '%s/w.o' | grep ssdc_weights",
              dir, dir, dir);
@@ -604,7 +605,7 @@ Test(codegen, cortex_m4_cross_compile, .timeout = 300)
         opt.no_libm = no_libm;
         codegen_result res;
         ssdc_error err = {0};
-        cr_assert_eq(codegen_model_file(path, &opt, &res, &err), SSDC_OK, "%s", err.msg);
+        cr_assert_eq(cli_codegen_file(path, &opt, &res, NULL, &err), SSDC_OK, "%s", err.msg);
         cr_assert_eq(codegen_write(dir, "cnn1d", &res, &err), SSDC_OK);
         snprintf(cmd, sizeof cmd,
                  "arm-none-eabi-gcc " CGT_STRICT " -mcpu=cortex-m4 -mthumb -mfloat-abi=hard "
@@ -740,7 +741,7 @@ static void qemu_check(const char *model_rel, const char *input_rel, bool no_lib
     opt.no_libm = no_libm;
     codegen_result res;
     ssdc_error err = {0};
-    cr_assert_eq(codegen_model_file(f.model, &opt, &res, &err), SSDC_OK, "%s", err.msg);
+    cr_assert_eq(cli_codegen_file(f.model, &opt, &res, NULL, &err), SSDC_OK, "%s", err.msg);
     cr_assert_eq(codegen_write(f.dir, "m", &res, &err), SSDC_OK);
     int64_t row = f.in.numel / f.in.dims[0];
     cr_assert_eq((size_t)row * sizeof(float) * 1, (size_t)row * sizeof(float));
@@ -913,7 +914,7 @@ Test(codegen, arena_within_10_percent_of_peak)
             opt.batch = batch;
             codegen_result res;
             ssdc_error err = {0};
-            cr_assert_eq(codegen_model_file(path, &opt, &res, &err), SSDC_OK, "%s", err.msg);
+            cr_assert_eq(cli_codegen_file(path, &opt, &res, NULL, &err), SSDC_OK, "%s", err.msg);
             printf("memory %s batch %lld: arena %zu bytes, peak live %zu, sum of intermediates "
                    "%zu\n",
                    bundled[i], (long long)batch, res.arena_bytes, res.peak_live_bytes,

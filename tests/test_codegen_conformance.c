@@ -164,10 +164,12 @@ static outcome run_test(const char *name, const char *dir, const char *tmp, cons
         memset(&opt, 0, sizeof opt);
         opt.name = "m";
         opt.emit_main = true;
-        opt.inputs = in;
         opt.source_path = name;
         opt.no_libm = no_libm;
-        ssdc_status st = codegen_generate(gc, &opt, &res, &err);
+        ssdc_status st = rt_prepare_static(gc, &(spec_inputs){.values = in}, &opt.inference,
+                                           &opt.spec, NULL, &err);
+        if (!st)
+            st = codegen_generate(gc, &opt, &res, &err);
         if (st == SSDC_ERR_UNSUPPORTED) {
             result = T_UNSUPPORTED;
             snprintf(why, why_size, "%s", res.unsupported ? res.unsupported : err.msg);

@@ -158,7 +158,7 @@ void report_set_data(run_report *r, const dataset_pair *dp, const dataset *train
                      const dataset *val);
 /* The figures of ssdc inspect for g (the trained model). */
 void report_set_model(run_report *r, const char *name, const graph *g);
-/* Hook for codegen: the static arena of the generated C. */
+/* The static arena of the C generated in this run (ssdc pipeline's deploy step). */
 void report_set_codegen_arena(run_report *r, int64_t bytes);
 
 /* A training run: call after cli_progress_attach; collects every epoch and,

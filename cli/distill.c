@@ -609,6 +609,8 @@ int cli_pipeline(int argc, char **argv)
             rc = cli_error(&err);
             goto done;
         }
+        /* generated, compiled or not: its static arena is known */
+        report_set_codegen_arena(rep, (int64_t)dc.arena_bytes);
         if (dc.skipped)
             printf("note: no C compiler ('%s') found: the generated C in %s was not compiled "
                    "(set CC, or --no-codegen)\n",

@@ -158,7 +158,7 @@ void report_set_data(run_report *r, const dataset_pair *dp, const dataset *train
                      const dataset *val);
 /* The figures of ssdc inspect for g (the trained model). */
 void report_set_model(run_report *r, const char *name, const graph *g);
-/* Hook for codegen: the static arena of the generated C. */
+/* The static arena of the C generated in this run (ssdc pipeline's deploy step). */
 void report_set_codegen_arena(run_report *r, int64_t bytes);
 
 /* A training run: call after cli_progress_attach; collects every epoch and,
@@ -178,21 +178,11 @@ void report_add_result(run_report *r, const char *name, const char *mode, const 
 /* Writes the metrics log and the HTML page (those asked for). */
 ssdc_status report_finish(run_report *r, ssdc_error *err);
 
-/* The log: text (malloc'd) and back. */
+/* The log (cli/report_log.c): text (malloc'd) and back. */
 ssdc_status report_format_metrics(const run_report *r, char **text, size_t *len, ssdc_error *err);
 ssdc_status report_parse_metrics(const char *text, size_t len, const char *path, run_report **out,
                                  ssdc_error *err);
-/* The page (cli/report_html.c). */
+/* The page (cli/report_html.c, its charts cli/report_charts.c). */
 ssdc_status report_render_html(const run_report *r, char **html, size_t *len, ssdc_error *err);
-
-/* A growable text buffer (allocation failures set oom; checked at the end). */
-typedef struct {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} report_buf;
-void report_buf_put(report_buf *b, const char *s, size_t n);
-void report_buf_puts(report_buf *b, const char *s);
-void report_buf_printf(report_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

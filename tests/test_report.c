@@ -252,6 +252,17 @@ Test(report, pipeline_page_matches_cli_and_renders, .timeout = 600)
     cr_assert(strstr(html, key), "no '%s'", key);
     free(ins);
 
+    /* the generated C's static arena, as the pipeline printed it ("arena N B") */
+    const char *ca = strstr(out, "; arena ");
+    long long arena;
+    cr_assert(ca && sscanf(ca, "; arena %lld B", &arena) == 1, "no C arena printed:\n%s", out);
+    cr_assert(!strstr(html, "no C generated"), "the page says no C was generated");
+    const char *ra = strstr(html, "<th>static arena of the generated C</th><td>");
+    cr_assert(ra, "no row for the generated C's arena");
+    snprintf(key, sizeof key, " (%lld bytes)</td></tr>", arena);
+    const char *rb = strstr(ra, key), *re = strstr(ra, "</tr>");
+    cr_assert(rb && rb < re, "the page's C arena is not the %lld bytes printed", arena);
+
     /* ssdc report rebuilds the same page from the metrics log */
     snprintf(cmd, sizeof cmd, "'%s' report '%s' -o '%s' >/dev/null && cmp -s '%s' '%s'",
              env("SSDC_BIN"), csv_path, re_path, html_path, re_path);

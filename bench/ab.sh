@@ -55,7 +55,7 @@ done
 {
   echo "# A/B: $(basename "$(dirname "$old")")/$(basename "$old") (old) vs $(basename "$(dirname "$new")")/$(basename "$new") (new)"
   echo
-  echo "$(date -u +%Y-%m-%d), $(nproc) cores, OPENBLAS_NUM_THREADS=1, $rounds alternating rounds;"
+  echo "$(date -u +%Y-%m-%d), $(getconf _NPROCESSORS_ONLN) cores, OPENBLAS_NUM_THREADS=1, $rounds alternating rounds;"
   echo "medians over rounds (each round: bench_forward median of 300 runs at batch 1, 20 at batch 64;"
   echo "\`ssdc codegen --emit-main\` wall time averaged over 5 runs). first run = planning + one pass."
   echo

@@ -25,13 +25,13 @@ typedef struct {
 
 struct autodiff_ctx {
     graph *g;
+    graph_builder b;    /* "<node>/grad/<what>#<k>", one counter for the pass */
     int node;           /* forward node being differentiated */
     int n_fwd_tensors;  /* tensors < this are forward tensors */
     bool *req;          /* per forward tensor: depends on a param */
     int_list *contrib;  /* per forward tensor: gradient contributions */
     int *dy;            /* per output of the current node */
     int *shape_cache;   /* per forward tensor: its Shape tensor or -1 */
-    int counter;
 };
 
 static ssdc_status list_push(int_list *l, int v, ssdc_error *err)
@@ -96,79 +96,23 @@ static void shape_like(graph *g, int t, int like)
         g->tensors[t].shape = g->tensors[like].shape;
 }
 
-ssdc_status autodiff_new_tensor(autodiff_ctx *c, const char *hint, int *t, ssdc_error *err)
+graph_builder *autodiff_builder(autodiff_ctx *c)
 {
-    char name[512];
-    for (;;) {
-        snprintf(name, sizeof name, "%s/grad/%s#%d", autodiff_node(c)->name, hint, c->counter++);
-        if (graph_find_tensor(c->g, name) < 0)
-            break;
-    }
-    return graph_add_tensor(c->g, name, GRAPH_DT_UNDEFINED, NULL, GRAPH_TENSOR_INTERMEDIATE, t, err);
+    return &c->b;
 }
 
-ssdc_status autodiff_add_node(autodiff_ctx *c, const char *op_type, const char *domain, int n_in,
-                              const int *in, int n_out, int *out, int *node, ssdc_error *err)
+/* Names what the builder adds next "<current node>/grad/...". */
+static ssdc_status name_under_node(autodiff_ctx *c)
 {
-    ssdc_status st;
-    for (int o = 0; o < n_out; o++)
-        if ((st = autodiff_new_tensor(c, op_type, &out[o], err)))
-            return st;
-    char name[512];
-    snprintf(name, sizeof name, "%s/grad/%s#%d", autodiff_node(c)->name, op_type, c->counter++);
-    return graph_add_node(c->g, name, op_type, domain, n_in, in, n_out, out, node, err);
+    return graph_builder_set_prefix(&c->b, "%s/grad/", c->g->nodes[c->node].name);
 }
 
-ssdc_status autodiff_add1(autodiff_ctx *c, const char *op_type, const char *domain, int n_in,
-                          const int *in, int *out, int *node, ssdc_error *err)
+ssdc_status autodiff_const_like(autodiff_ctx *c, double v, int ref, int *t, ssdc_error *err)
 {
-    return autodiff_add_node(c, op_type, domain, n_in, in, 1, out, node, err);
-}
-
-ssdc_status autodiff_copy_attrs(autodiff_ctx *c, int dst, ssdc_error *err)
-{
-    int n_attrs = autodiff_node(c)->n_attrs;
-    for (int a = 0; a < n_attrs; a++) {
-        graph_attr copy;
-        if (!graph_attr_copy(&copy, &c->g->nodes[c->node].attrs[a]))
-            return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory in autodiff");
-        ssdc_status st = graph_node_add_attr(c->g, dst, &copy, err);
-        if (st)
-            return st;
-    }
-    return SSDC_OK;
-}
-
-ssdc_status autodiff_const_f32(autodiff_ctx *c, float v, int *t, ssdc_error *err)
-{
-    float *d = malloc(sizeof *d);
-    if (!d)
-        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory in autodiff");
-    *d = v;
-    char name[512];
-    for (;;) {
-        snprintf(name, sizeof name, "%s/grad/const#%d", autodiff_node(c)->name, c->counter++);
-        if (graph_find_tensor(c->g, name) < 0)
-            break;
-    }
-    return graph_add_initializer(c->g, name, GRAPH_DT_FLOAT, 0, NULL, d, t, err);
-}
-
-ssdc_status autodiff_const_i64(autodiff_ctx *c, const int64_t *v, int n, int *t, ssdc_error *err)
-{
-    int64_t *d = malloc((size_t)(n ? n : 1) * sizeof *d);
-    if (!d)
-        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory in autodiff");
-    if (n)
-        memcpy(d, v, (size_t)n * sizeof *d);
-    char name[512];
-    for (;;) {
-        snprintf(name, sizeof name, "%s/grad/const#%d", autodiff_node(c)->name, c->counter++);
-        if (graph_find_tensor(c->g, name) < 0)
-            break;
-    }
-    int64_t dims[1] = {n};
-    return graph_add_initializer(c->g, name, GRAPH_DT_INT64, 1, dims, d, t, err);
+    if (c->g->tensors[ref].dtype != GRAPH_DT_DOUBLE)
+        return graph_builder_const_f32(&c->b, "const", (float)v, t);
+    graph_builder own = graph_builder_from_zero(&c->b);
+    return graph_builder_const_f64(&own, "const_f64", v, t);
 }
 
 ssdc_status autodiff_shape_of(autodiff_ctx *c, int tensor, int *t, ssdc_error *err)
@@ -177,7 +121,7 @@ ssdc_status autodiff_shape_of(autodiff_ctx *c, int tensor, int *t, ssdc_error *e
         *t = c->shape_cache[tensor];
         return SSDC_OK;
     }
-    ssdc_status st = autodiff_add1(c, "Shape", "", 1, &tensor, t, NULL, err);
+    ssdc_status st = graph_builder_op(&c->b, "Shape", NULL, 1, &tensor, t, NULL);
     if (st)
         return st;
     if (tensor < c->n_fwd_tensors)
@@ -211,7 +155,7 @@ ssdc_status autodiff_sum_to_like(autodiff_ctx *c, int g, int like, int *t, ssdc_
     if (st)
         return st;
     int in[2] = {g, shape};
-    st = autodiff_add1(c, "SumTo", GRAPH_SSDC_DOMAIN, 2, in, t, NULL, err);
+    st = graph_builder_op(&c->b, "SumTo", NULL, 2, in, t, NULL);
     if (!st)
         shape_like(c->g, *t, like);
     return st;
@@ -223,7 +167,7 @@ static ssdc_status zeros_like(autodiff_ctx *c, int like, int *t, ssdc_error *err
     int shape, node;
     ssdc_status st = autodiff_shape_of(c, like, &shape, err);
     if (!st)
-        st = autodiff_add1(c, "ConstantOfShape", "", 1, &shape, t, &node, err);
+        st = graph_builder_op(&c->b, "ConstantOfShape", NULL, 1, &shape, t, &node);
     if (st)
         return st;
     graph_attr a = {0};
@@ -286,14 +230,14 @@ ssdc_status autodiff_require_output(autodiff_ctx *c, int i, int *t, ssdc_error *
         *t = n->outputs[i];
         return SSDC_OK;
     }
-    char name[512];
-    for (;;) {
-        snprintf(name, sizeof name, "%s/output%d#%d", n->name, i, c->counter++);
-        if (graph_find_tensor(c->g, name) < 0)
-            break;
-    }
-    ssdc_status st =
-        graph_add_tensor(c->g, name, GRAPH_DT_UNDEFINED, NULL, GRAPH_TENSOR_INTERMEDIATE, t, err);
+    /* "<node>/output<i>#<k>", in the pass's sequence */
+    graph_builder ob = c->b;
+    char what[32];
+    snprintf(what, sizeof what, "output%d", i);
+    ssdc_status st = graph_builder_set_prefix(&ob, "%s/", n->name);
+    if (!st)
+        st = graph_builder_tensor(&ob, what, t);
+    c->b.counter = ob.counter;
     if (st)
         return st;
     n = &c->g->nodes[c->node];
@@ -332,7 +276,7 @@ static ssdc_status finalize_grad(autodiff_ctx *c, int x, int *out, ssdc_error *e
         *out = l->items[0];
         return SSDC_OK;
     }
-    ssdc_status st = autodiff_add1(c, "Sum", "", l->n, l->items, out, NULL, err);
+    ssdc_status st = graph_builder_op(&c->b, "Sum", NULL, l->n, l->items, out, NULL);
     if (!st)
         shape_like(c->g, *out, x);
     return st;
@@ -394,31 +338,29 @@ ssdc_status autodiff_build(graph *g, int loss, const int *params, int n_params, 
                 reach[n->inputs[i]] = true;
     }
 
-    /* seed: d(loss)/d(loss) = 1 */
+    /* gradient nodes "<node>/grad/<what>#<k>"; the seed and the zero
+     * gradients of unused parameters "<tensor>/grad/seed", ".../zero" */
+    graph_builder tb;
+    if ((st = graph_builder_init(&c.b, g, GRAPH_BUILDER_NUMBERED, "", err)) ||
+        (st = graph_builder_init(&tb, g, GRAPH_BUILDER_EXACT, "", err)))
+        goto done;
+
+    /* seed: d(loss)/d(loss) = 1, in the loss's dtype, so double graphs stay double */
     {
-        /* in the loss's dtype, so double graphs stay double */
         bool dbl = g->tensors[loss].dtype == GRAPH_DT_DOUBLE;
-        void *one = malloc(dbl ? sizeof(double) : sizeof(float));
-        if (!one) {
-            st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory in autodiff");
-            goto done;
-        }
-        if (dbl)
-            *(double *)one = 1.0;
-        else
-            *(float *)one = 1.0f;
-        char name[512];
-        snprintf(name, sizeof name, "%s/grad/seed", g->tensors[loss].name);
+        const double one_f64 = 1.0;
+        const float one_f32 = 1.0f;
         int seed;
         graph_shape ls = g->tensors[loss].shape;
         int64_t dims[GRAPH_MAX_RANK];
         int rank = ls.rank < 0 ? 0 : ls.rank;
         for (int d = 0; d < rank; d++)
             dims[d] = 1;
-        if ((st = graph_add_initializer(g, name, dbl ? GRAPH_DT_DOUBLE : GRAPH_DT_FLOAT, rank,
-                                        dims, one, &seed, err)))
-            goto done;
-        if ((st = list_push(&c.contrib[loss], seed, err)))
+        if ((st = graph_builder_set_prefix(&tb, "%s/grad/", g->tensors[loss].name)) ||
+            (st = graph_builder_initializer(&tb, "seed", dbl ? GRAPH_DT_DOUBLE : GRAPH_DT_FLOAT,
+                                            rank, dims, dbl ? (const void *)&one_f64 : &one_f32,
+                                            &seed)) ||
+            (st = list_push(&c.contrib[loss], seed, err)))
             goto done;
     }
 
@@ -437,6 +379,8 @@ ssdc_status autodiff_build(graph *g, int loss, const int *params, int n_params, 
             needs = needs || autodiff_needs_grad(&c, i);
         if (!needs)
             continue;
+        if ((st = name_under_node(&c)))
+            goto done;
         int n_out = n->n_outputs;
         free(c.dy);
         c.dy = malloc((size_t)(n_out ? n_out : 1) * sizeof *c.dy);
@@ -485,32 +429,27 @@ ssdc_status autodiff_build(graph *g, int loss, const int *params, int n_params, 
             }
         }
     }
+    /* contributions summed under the first node's name */
+    c.node = 0;
+    if (g->n_nodes > 0 && (st = name_under_node(&c)))
+        goto done;
     for (int i = 0; i < n_params; i++) {
-        c.node = 0;
         int p = params[i];
         if ((st = finalize_grad(&c, p, &grads[i], err)))
             goto done;
         if (grads[i] < 0) {
             /* the loss does not depend on this parameter: a zero gradient */
-            int64_t numel = 1;
             const graph_shape *s = &g->tensors[p].shape;
             if (!graph_shape_is_static(s)) {
                 st = ssdc_fail(err, SSDC_ERR_SHAPE, "autodiff: parameter '%s' has no static shape",
                                g->tensors[p].name);
                 goto done;
             }
-            for (int d = 0; d < s->rank; d++)
-                numel *= s->dims[d];
             graph_dtype zdt = g->tensors[p].dtype == GRAPH_DT_DOUBLE ? GRAPH_DT_DOUBLE
                                                                       : GRAPH_DT_FLOAT;
-            void *z = calloc((size_t)(numel ? numel : 1), graph_dtype_size(zdt));
-            char name[512];
-            snprintf(name, sizeof name, "%s/grad/zero", g->tensors[p].name);
-            if (!z) {
-                st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory in autodiff");
-                goto done;
-            }
-            if ((st = graph_add_initializer(g, name, zdt, s->rank, s->dims, z, &grads[i], err)))
+            if ((st = graph_builder_set_prefix(&tb, "%s/grad/", g->tensors[p].name)) ||
+                (st = graph_builder_initializer(&tb, "zero", zdt, s->rank, s->dims, NULL,
+                                                &grads[i])))
                 goto done;
         }
     }

@@ -8,6 +8,7 @@
 #ifndef SSDC_PASSES_AUTODIFF_H
 #define SSDC_PASSES_AUTODIFF_H
 
+#include "graph/builder.h"
 #include "graph/graph.h"
 #include "graph/ops.h"
 
@@ -56,22 +57,15 @@ ssdc_status autodiff_set_grad(autodiff_ctx *c, int i, int t, ssdc_error *err);
  * returns its tensor. */
 ssdc_status autodiff_require_output(autodiff_ctx *c, int i, int *t, ssdc_error *err);
 
-/* New intermediate tensor named "<node>/grad/<hint>#k". */
-ssdc_status autodiff_new_tensor(autodiff_ctx *c, const char *hint, int *t, ssdc_error *err);
-/* Adds a node (name derived from the forward node); domain "" or
- * GRAPH_SSDC_DOMAIN; outputs are new tensors returned in out[0..n_out)
- * (out may be NULL when n_out is 0).  Returns the node index in *node
- * (may be NULL) for setting attributes. */
-ssdc_status autodiff_add_node(autodiff_ctx *c, const char *op_type, const char *domain, int n_in,
-                              const int *in, int n_out, int *out, int *node, ssdc_error *err);
-/* One-output shorthand. */
-ssdc_status autodiff_add1(autodiff_ctx *c, const char *op_type, const char *domain, int n_in,
-                          const int *in, int *out, int *node, ssdc_error *err);
-/* Copies every attribute of the forward node onto node `dst`. */
-ssdc_status autodiff_copy_attrs(autodiff_ctx *c, int dst, ssdc_error *err);
-/* Constants (initializers). */
-ssdc_status autodiff_const_f32(autodiff_ctx *c, float v, int *t, ssdc_error *err);
-ssdc_status autodiff_const_i64(autodiff_ctx *c, const int64_t *v, int n, int *t, ssdc_error *err);
+/* The builder of the gradient nodes: what a rule adds through it is named
+ * "<forward node>/grad/<what>#<k>" (GRAPH_BUILDER_NUMBERED, one counter for
+ * the whole pass; what NULL: the op type).  It reports errors into the err
+ * the rule was given. */
+graph_builder *autodiff_builder(autodiff_ctx *c);
+/* A rank-0 constant v with the dtype of tensor ref: double as
+ * "<node>/grad/const_f64#<k>" (the first free k), else float as
+ * "<node>/grad/const#<k>" (the pass's counter). */
+ssdc_status autodiff_const_like(autodiff_ctx *c, double v, int ref, int *t, ssdc_error *err);
 /* Shape(tensor), created once per tensor. */
 ssdc_status autodiff_shape_of(autodiff_ctx *c, int tensor, int *t, ssdc_error *err);
 /* SumTo(g, Shape(like)): reduces a broadcast gradient to the shape of

@@ -1,91 +1,15 @@
 #include "passes/sgkd.h"
 
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-/* ---- a small builder: every tensor and node named "<prefix><what>" ---- */
-
-typedef struct {
-    graph *g;
-    const char *prefix;
-    ssdc_error *err;
-} builder;
-
-static ssdc_status b_name(builder *b, const char *what, char *buf, size_t size)
-{
-    int n = snprintf(buf, size, "%s%s", b->prefix, what);
-    if (n < 0 || (size_t)n >= size)
-        return ssdc_fail(b->err, SSDC_ERR_INVALID, "sgkd: name prefix '%s' is too long",
-                         b->prefix);
-    return SSDC_OK;
-}
-
-static ssdc_status b_tensor(builder *b, const char *what, int *t)
-{
-    char name[512];
-    ssdc_status st = b_name(b, what, name, sizeof name);
-    if (st)
-        return st;
-    return graph_add_tensor(b->g, name, GRAPH_DT_UNDEFINED, NULL, GRAPH_TENSOR_INTERMEDIATE, t,
-                            b->err);
-}
-
-/* A node named "<prefix><what>" with outputs already created. */
-static ssdc_status b_node(builder *b, const char *op, const char *what, int n_in, const int *in,
-                          int n_out, const int *out, int *node)
-{
-    char name[512];
-    ssdc_status st = b_name(b, what, name, sizeof name);
-    if (st)
-        return st;
-    return graph_add_node(b->g, name, op, "", n_in, in, n_out, out, node, b->err);
-}
-
-/* One-output node; the output tensor and the node are both "<prefix><what>". */
-static ssdc_status b_op(builder *b, const char *op, const char *what, int n_in, const int *in,
-                        int *out, int *node)
-{
-    ssdc_status st = b_tensor(b, what, out);
-    if (st)
-        return st;
-    return b_node(b, op, what, n_in, in, 1, out, node);
-}
-
-static ssdc_status b_const_f32(builder *b, const char *what, float v, int *t)
-{
-    char name[512];
-    ssdc_status st = b_name(b, what, name, sizeof name);
-    if (st)
-        return st;
-    float *d = malloc(sizeof *d);
-    if (!d)
-        return ssdc_fail(b->err, SSDC_ERR_NOMEM, "out of memory");
-    *d = v;
-    return graph_add_initializer(b->g, name, GRAPH_DT_FLOAT, 0, NULL, d, t, b->err);
-}
-
-static ssdc_status b_const_i64(builder *b, const char *what, const int64_t *v, int n, int *t)
-{
-    char name[512];
-    ssdc_status st = b_name(b, what, name, sizeof name);
-    if (st)
-        return st;
-    int64_t *d = malloc((size_t)n * sizeof *d);
-    if (!d)
-        return ssdc_fail(b->err, SSDC_ERR_NOMEM, "out of memory");
-    memcpy(d, v, (size_t)n * sizeof *d);
-    int64_t dims[1] = {n};
-    return graph_add_initializer(b->g, name, GRAPH_DT_INT64, 1, dims, d, t, b->err);
-}
+#include "graph/builder.h"
 
 /* ReduceSum(x, axes = [axis]) with the axes as an input (opset 13). */
-static ssdc_status b_reduce_sum(builder *b, const char *what, int x, int axes, bool keepdims,
-                                int *out)
+static ssdc_status reduce_sum(graph_builder *b, const char *what, int x, int axes, bool keepdims,
+                              int *out)
 {
     int in[2] = {x, axes}, node;
-    ssdc_status st = b_op(b, "ReduceSum", what, 2, in, out, &node);
+    ssdc_status st = graph_builder_op(b, "ReduceSum", what, 2, in, out, &node);
     if (!st)
         st = graph_node_set_int(b->g, node, "keepdims", keepdims ? 1 : 0, b->err);
     return st;
@@ -158,17 +82,17 @@ void sgkd_options_default(sgkd_options *opt)
 }
 
 /* dot[b,k] = ReduceSum(Mul(Unsqueeze(s, [1]), t), axes [2], keepdims 0) */
-static ssdc_status add_dot(builder *b, int s, int t, int ax1, int ax2, int *dot)
+static ssdc_status add_dot(graph_builder *b, int s, int t, int ax1, int ax2, int *dot)
 {
     ssdc_status st;
     int s3, prod;
     int in_u[2] = {s, ax1};
-    if ((st = b_op(b, "Unsqueeze", "s_unsqueezed", 2, in_u, &s3, NULL)))
+    if ((st = graph_builder_op(b, "Unsqueeze", "s_unsqueezed", 2, in_u, &s3, NULL)))
         return st;
     int in_m[2] = {s3, t};
-    if ((st = b_op(b, "Mul", "s_times_t", 2, in_m, &prod, NULL)))
+    if ((st = graph_builder_op(b, "Mul", "s_times_t", 2, in_m, &prod, NULL)))
         return st;
-    return b_reduce_sum(b, "dot", prod, ax2, false, dot);
+    return reduce_sum(b, "dot", prod, ax2, false, dot);
 }
 
 ssdc_status sgkd_add_loss(graph *g, int s, int t, int K, const sgkd_options *opt,
@@ -189,7 +113,9 @@ ssdc_status sgkd_add_loss(graph *g, int s, int t, int K, const sgkd_options *opt
     ssdc_status st = check_sk(g, s, t, &K, err);
     if (st)
         return st;
-    builder bd = {g, prefix ? prefix : "sgkd/", err}, *b = &bd;
+    graph_builder bd, *b = &bd;
+    if ((st = graph_builder_init(b, g, GRAPH_BUILDER_EXACT, prefix ? prefix : "sgkd/", err)))
+        return st;
 
     /* Position of the quantile among the K ascending weights, computed in
      * float32 as torch.quantile does for float32 input (q * (K - 1)). */
@@ -205,9 +131,10 @@ ssdc_status sgkd_add_loss(graph *g, int s, int t, int K, const sgkd_options *opt
 
     int ax1, ax2, kk, tau;
     int64_t one = 1, two = 2, k64 = K;
-    if ((st = b_const_i64(b, "axis1", &one, 1, &ax1)) ||
-        (st = b_const_i64(b, "axis2", &two, 1, &ax2)) ||
-        (st = b_const_i64(b, "K", &k64, 1, &kk)) || (st = b_const_f32(b, "tau", o.tau, &tau)))
+    if ((st = graph_builder_const_i64(b, "axis1", &one, 1, &ax1)) ||
+        (st = graph_builder_const_i64(b, "axis2", &two, 1, &ax2)) ||
+        (st = graph_builder_const_i64(b, "K", &k64, 1, &kk)) ||
+        (st = graph_builder_const_f32(b, "tau", o.tau, &tau)))
         return st;
 
     /* w = Softmax(dot / tau, axis 1) */
@@ -215,86 +142,87 @@ ssdc_status sgkd_add_loss(graph *g, int s, int t, int K, const sgkd_options *opt
     if ((st = add_dot(b, s, t, ax1, ax2, &dot)))
         return st;
     int in_z[2] = {dot, tau};
-    if ((st = b_op(b, "Div", "logits", 2, in_z, &z, NULL)) ||
-        (st = b_op(b, "Softmax", "softmax", 1, &z, &w, &node)) ||
+    if ((st = graph_builder_op(b, "Div", "logits", 2, in_z, &z, NULL)) ||
+        (st = graph_builder_op(b, "Softmax", "softmax", 1, &z, &w, &node)) ||
         (st = graph_node_set_int(g, node, "axis", 1, err)))
         return st;
 
     /* threshold: the q-quantile of each row of w, [B, 1] */
     int sorted_out[2];
-    if ((st = b_tensor(b, "sorted", &sorted_out[0])) ||
-        (st = b_tensor(b, "sorted_indices", &sorted_out[1])))
+    if ((st = graph_builder_tensor(b, "sorted", &sorted_out[0])) ||
+        (st = graph_builder_tensor(b, "sorted_indices", &sorted_out[1])))
         return st;
     int in_k[2] = {w, kk};
-    if ((st = b_node(b, "TopK", "sorted", 2, in_k, 2, sorted_out, &node)) ||
+    if ((st = graph_builder_node(b, "TopK", "sorted", 2, in_k, 2, sorted_out, &node)) ||
         (st = graph_node_set_int(g, node, "axis", 1, err)) ||
         (st = graph_node_set_int(g, node, "largest", 0, err)) ||
         (st = graph_node_set_int(g, node, "sorted", 1, err)))
         return st;
     int sorted = sorted_out[0], ilo, vlo, thr;
-    if ((st = b_const_i64(b, "q_index_lo", &lo, 1, &ilo)))
+    if ((st = graph_builder_const_i64(b, "q_index_lo", &lo, 1, &ilo)))
         return st;
     int in_glo[2] = {sorted, ilo};
-    if ((st = b_op(b, "Gather", hi == lo ? "threshold" : "q_value_lo", 2, in_glo, &vlo, &node)) ||
+    if ((st = graph_builder_op(b, "Gather", hi == lo ? "threshold" : "q_value_lo", 2, in_glo, &vlo,
+                               &node)) ||
         (st = graph_node_set_int(g, node, "axis", 1, err)))
         return st;
     if (hi == lo) {
         thr = vlo; /* an integer position: the value itself */
     } else {
         int ihi, vhi, diff, cf, scaled;
-        if ((st = b_const_i64(b, "q_index_hi", &hi, 1, &ihi)))
+        if ((st = graph_builder_const_i64(b, "q_index_hi", &hi, 1, &ihi)))
             return st;
         int in_ghi[2] = {sorted, ihi};
-        if ((st = b_op(b, "Gather", "q_value_hi", 2, in_ghi, &vhi, &node)) ||
+        if ((st = graph_builder_op(b, "Gather", "q_value_hi", 2, in_ghi, &vhi, &node)) ||
             (st = graph_node_set_int(g, node, "axis", 1, err)))
             return st;
         int in_d[2] = {vhi, vlo};
-        if ((st = b_op(b, "Sub", "q_span", 2, in_d, &diff, NULL)))
+        if ((st = graph_builder_op(b, "Sub", "q_span", 2, in_d, &diff, NULL)))
             return st;
         /* torch's lerp: from below for weights < 0.5, from above otherwise */
         bool below = frac < 0.5f;
-        if ((st = b_const_f32(b, "q_frac", below ? frac : 1.0f - frac, &cf)))
+        if ((st = graph_builder_const_f32(b, "q_frac", below ? frac : 1.0f - frac, &cf)))
             return st;
         int in_s[2] = {diff, cf};
-        if ((st = b_op(b, "Mul", "q_step", 2, in_s, &scaled, NULL)))
+        if ((st = graph_builder_op(b, "Mul", "q_step", 2, in_s, &scaled, NULL)))
             return st;
         int in_t[2] = {below ? vlo : vhi, scaled};
-        if ((st = b_op(b, below ? "Add" : "Sub", "threshold", 2, in_t, &thr, NULL)))
+        if ((st = graph_builder_op(b, below ? "Add" : "Sub", "threshold", 2, in_t, &thr, NULL)))
             return st;
     }
 
     /* keep w >= thr, zero the rest, renormalise */
     int mask, zero, wk, wsum, wn;
     int in_ge[2] = {w, thr};
-    if ((st = b_op(b, "GreaterOrEqual", "keep", 2, in_ge, &mask, NULL)) ||
-        (st = b_const_f32(b, "zero", 0.0f, &zero)))
+    if ((st = graph_builder_op(b, "GreaterOrEqual", "keep", 2, in_ge, &mask, NULL)) ||
+        (st = graph_builder_const_f32(b, "zero", 0.0f, &zero)))
         return st;
     int in_wh[3] = {mask, w, zero};
-    if ((st = b_op(b, "Where", "kept_weights", 3, in_wh, &wk, NULL)) ||
-        (st = b_reduce_sum(b, "kept_sum", wk, ax1, true, &wsum)))
+    if ((st = graph_builder_op(b, "Where", "kept_weights", 3, in_wh, &wk, NULL)) ||
+        (st = reduce_sum(b, "kept_sum", wk, ax1, true, &wsum)))
         return st;
     int in_n[2] = {wk, wsum};
-    if ((st = b_op(b, "Div", "weights", 2, in_n, &wn, NULL)))
+    if ((st = graph_builder_op(b, "Div", "weights", 2, in_n, &wn, NULL)))
         return st;
 
     /* target = ReduceSum(Mul(Unsqueeze(wn, [2]), t), axes [1]) */
     int wn3, wt, target;
     int in_u[2] = {wn, ax2};
-    if ((st = b_op(b, "Unsqueeze", "weights_unsqueezed", 2, in_u, &wn3, NULL)))
+    if ((st = graph_builder_op(b, "Unsqueeze", "weights_unsqueezed", 2, in_u, &wn3, NULL)))
         return st;
     int in_wt[2] = {wn3, t};
-    if ((st = b_op(b, "Mul", "weighted_t", 2, in_wt, &wt, NULL)) ||
-        (st = b_reduce_sum(b, "target", wt, ax1, false, &target)))
+    if ((st = graph_builder_op(b, "Mul", "weighted_t", 2, in_wt, &wt, NULL)) ||
+        (st = reduce_sum(b, "target", wt, ax1, false, &target)))
         return st;
 
     /* L = mean((s - target)^2) over all axes */
     int diff, sq;
     int in_sub[2] = {s, target};
-    if ((st = b_op(b, "Sub", "residual", 2, in_sub, &diff, NULL)))
+    if ((st = graph_builder_op(b, "Sub", "residual", 2, in_sub, &diff, NULL)))
         return st;
     int in_sq[2] = {diff, diff};
-    if ((st = b_op(b, "Mul", "squared", 2, in_sq, &sq, NULL)) ||
-        (st = b_op(b, "ReduceMean", "loss", 1, &sq, loss, &node)) ||
+    if ((st = graph_builder_op(b, "Mul", "squared", 2, in_sq, &sq, NULL)) ||
+        (st = graph_builder_op(b, "ReduceMean", "loss", 1, &sq, loss, &node)) ||
         (st = graph_node_set_int(g, node, "keepdims", 0, err)))
         return st;
 
@@ -302,9 +230,9 @@ ssdc_status sgkd_add_loss(graph *g, int s, int t, int K, const sgkd_options *opt
         *weights = wn;
     if (kept) {
         int maskf;
-        if ((st = b_op(b, "Cast", "keep_float", 1, &mask, &maskf, &node)) ||
+        if ((st = graph_builder_op(b, "Cast", "keep_float", 1, &mask, &maskf, &node)) ||
             (st = graph_node_set_int(g, node, "to", GRAPH_DT_FLOAT, err)) ||
-            (st = b_reduce_sum(b, "kept", maskf, ax1, false, kept)))
+            (st = reduce_sum(b, "kept", maskf, ax1, false, kept)))
             return st;
     }
     return SSDC_OK;
@@ -317,14 +245,16 @@ ssdc_status sgkd_add_cosine_loss(graph *g, int s, int t, int K, const char *pref
     ssdc_status st = check_sk(g, s, t, &K, err);
     if (st)
         return st;
-    builder bd = {g, prefix ? prefix : "sgkd_cosine/", err}, *b = &bd;
+    graph_builder bd, *b = &bd;
+    if ((st = graph_builder_init(b, g, GRAPH_BUILDER_EXACT, prefix ? prefix : "sgkd_cosine/", err)))
+        return st;
     int ax1, ax2, eps2, one;
     int64_t i1 = 1, i2 = 2;
     const float eps = 1e-8f;
-    if ((st = b_const_i64(b, "axis1", &i1, 1, &ax1)) ||
-        (st = b_const_i64(b, "axis2", &i2, 1, &ax2)) ||
-        (st = b_const_f32(b, "eps_squared", eps * eps, &eps2)) ||
-        (st = b_const_f32(b, "one", 1.0f, &one)))
+    if ((st = graph_builder_const_i64(b, "axis1", &i1, 1, &ax1)) ||
+        (st = graph_builder_const_i64(b, "axis2", &i2, 1, &ax2)) ||
+        (st = graph_builder_const_f32(b, "eps_squared", eps * eps, &eps2)) ||
+        (st = graph_builder_const_f32(b, "one", 1.0f, &one)))
         return st;
     int dot;
     if ((st = add_dot(b, s, t, ax1, ax2, &dot)))
@@ -332,31 +262,31 @@ ssdc_status sgkd_add_cosine_loss(graph *g, int s, int t, int K, const char *pref
     /* |s_b| as [B, 1], |t_bk| as [B, K] */
     int ss, s2, s2c, sn, tt, t2, t2c, tn;
     int in_ss[2] = {s, s}, in_tt[2] = {t, t};
-    if ((st = b_op(b, "Mul", "s_squared", 2, in_ss, &ss, NULL)) ||
-        (st = b_reduce_sum(b, "s_norm_squared", ss, ax1, true, &s2)))
+    if ((st = graph_builder_op(b, "Mul", "s_squared", 2, in_ss, &ss, NULL)) ||
+        (st = reduce_sum(b, "s_norm_squared", ss, ax1, true, &s2)))
         return st;
     int in_sc[2] = {s2, eps2};
-    if ((st = b_op(b, "Max", "s_norm_squared_clamped", 2, in_sc, &s2c, NULL)) ||
-        (st = b_op(b, "Sqrt", "s_norm", 1, &s2c, &sn, NULL)))
+    if ((st = graph_builder_op(b, "Max", "s_norm_squared_clamped", 2, in_sc, &s2c, NULL)) ||
+        (st = graph_builder_op(b, "Sqrt", "s_norm", 1, &s2c, &sn, NULL)))
         return st;
-    if ((st = b_op(b, "Mul", "t_squared", 2, in_tt, &tt, NULL)) ||
-        (st = b_reduce_sum(b, "t_norm_squared", tt, ax2, false, &t2)))
+    if ((st = graph_builder_op(b, "Mul", "t_squared", 2, in_tt, &tt, NULL)) ||
+        (st = reduce_sum(b, "t_norm_squared", tt, ax2, false, &t2)))
         return st;
     int in_tc[2] = {t2, eps2};
-    if ((st = b_op(b, "Max", "t_norm_squared_clamped", 2, in_tc, &t2c, NULL)) ||
-        (st = b_op(b, "Sqrt", "t_norm", 1, &t2c, &tn, NULL)))
+    if ((st = graph_builder_op(b, "Max", "t_norm_squared_clamped", 2, in_tc, &t2c, NULL)) ||
+        (st = graph_builder_op(b, "Sqrt", "t_norm", 1, &t2c, &tn, NULL)))
         return st;
     int den, cosv, mean, node;
     int in_den[2] = {sn, tn};
-    if ((st = b_op(b, "Mul", "norm_product", 2, in_den, &den, NULL)))
+    if ((st = graph_builder_op(b, "Mul", "norm_product", 2, in_den, &den, NULL)))
         return st;
     int in_cos[2] = {dot, den};
-    if ((st = b_op(b, "Div", "cosine", 2, in_cos, &cosv, NULL)) ||
-        (st = b_op(b, "ReduceMean", "mean_cosine", 1, &cosv, &mean, &node)) ||
+    if ((st = graph_builder_op(b, "Div", "cosine", 2, in_cos, &cosv, NULL)) ||
+        (st = graph_builder_op(b, "ReduceMean", "mean_cosine", 1, &cosv, &mean, &node)) ||
         (st = graph_node_set_int(g, node, "keepdims", 0, err)))
         return st;
     int in_l[2] = {one, mean};
-    return b_op(b, "Sub", "loss", 2, in_l, loss, NULL);
+    return graph_builder_op(b, "Sub", "loss", 2, in_l, loss, NULL);
 }
 
 ssdc_status sgkd_add_mse_loss(graph *g, int s, int t, const char *prefix, int *loss,
@@ -370,14 +300,16 @@ ssdc_status sgkd_add_mse_loss(graph *g, int s, int t, const char *prefix, int *l
     for (int d = 0; ss->rank == 2 && ts->rank == 2 && d < 2; d++)
         if (ss->dims[d] >= 0 && ts->dims[d] >= 0 && ss->dims[d] != ts->dims[d])
             return fail_dims(g, s, t, "the shapes differ", err);
-    builder bd = {g, prefix ? prefix : "sgkd_mse/", err}, *b = &bd;
+    graph_builder bd, *b = &bd;
+    if ((st = graph_builder_init(b, g, GRAPH_BUILDER_EXACT, prefix ? prefix : "sgkd_mse/", err)))
+        return st;
     int diff, sq, node;
     int in_sub[2] = {s, t};
-    if ((st = b_op(b, "Sub", "residual", 2, in_sub, &diff, NULL)))
+    if ((st = graph_builder_op(b, "Sub", "residual", 2, in_sub, &diff, NULL)))
         return st;
     int in_sq[2] = {diff, diff};
-    if ((st = b_op(b, "Mul", "squared", 2, in_sq, &sq, NULL)) ||
-        (st = b_op(b, "ReduceMean", "loss", 1, &sq, loss, &node)))
+    if ((st = graph_builder_op(b, "Mul", "squared", 2, in_sq, &sq, NULL)) ||
+        (st = graph_builder_op(b, "ReduceMean", "loss", 1, &sq, loss, &node)))
         return st;
     return graph_node_set_int(g, node, "keepdims", 0, err);
 }

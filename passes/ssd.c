@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph/builder.h"
 #include "graph/ops.h"
 #include "passes/sgkd.h"
 
@@ -42,65 +43,6 @@ void ssd_options_default(ssd_options *o)
     o->kd_t = 4.0f;
     o->teacher_dropout_rate = -1.0f;
     o->default_dropout_rate = 0.1f;
-}
-
-/* ---- small graph-building helpers ---- */
-
-typedef struct {
-    graph *g;
-    int counter;
-} builder;
-
-static ssdc_status b_tensor(builder *b, const char *hint, int *t, ssdc_error *err)
-{
-    char name[600];
-    for (;;) {
-        snprintf(name, sizeof name, "ssd/%s#%d", hint, b->counter++);
-        if (graph_find_tensor(b->g, name) < 0)
-            break;
-    }
-    return graph_add_tensor(b->g, name, GRAPH_DT_UNDEFINED, NULL, GRAPH_TENSOR_INTERMEDIATE, t, err);
-}
-
-/* One-output node; *node (may be NULL) for attributes. */
-static ssdc_status b_node(builder *b, const char *op, int n_in, const int *in, int *out, int *node,
-                          ssdc_error *err)
-{
-    ssdc_status st = b_tensor(b, op, out, err);
-    if (st)
-        return st;
-    char name[600];
-    snprintf(name, sizeof name, "ssd/%s#%d", op, b->counter++);
-    return graph_add_node(b->g, name, op, "", n_in, in, 1, out, node, err);
-}
-
-static ssdc_status b_init(builder *b, const char *hint, graph_dtype dt, int rank,
-                          const int64_t *dims, const void *src, size_t bytes, int *t,
-                          ssdc_error *err)
-{
-    void *d = malloc(bytes ? bytes : 1);
-    if (!d)
-        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
-    if (bytes)
-        memcpy(d, src, bytes);
-    char name[600];
-    for (;;) {
-        snprintf(name, sizeof name, "ssd/%s#%d", hint, b->counter++);
-        if (graph_find_tensor(b->g, name) < 0)
-            break;
-    }
-    return graph_add_initializer(b->g, name, dt, rank, dims, d, t, err);
-}
-
-static ssdc_status b_f32(builder *b, float v, int *t, ssdc_error *err)
-{
-    return b_init(b, "const", GRAPH_DT_FLOAT, 0, NULL, &v, sizeof v, t, err);
-}
-
-static ssdc_status b_i64(builder *b, const int64_t *v, int n, int *t, ssdc_error *err)
-{
-    int64_t dims[1] = {n};
-    return b_init(b, "shape", GRAPH_DT_INT64, 1, dims, v, (size_t)n * sizeof *v, t, err);
 }
 
 /* ---- feature ---- */
@@ -140,13 +82,14 @@ ssdc_status ssd_find_feature(const graph *g, int *tensor, ssdc_error *err)
 /* ---- the teacher branch ---- */
 
 typedef struct {
-    builder *b;
-    const graph *tc;      /* teacher with inferred shapes */
-    int *map;             /* teacher tensor -> training-graph tensor */
-    float *insert_rate;   /* per teacher tensor: insert a Dropout after it (< 0: no) */
-    float *active_rate;   /* per teacher node: an active Dropout's rate (< 0: inactive) */
-    train_graph *tg;      /* the training graph being built (its cacheable tensors) */
-    int *active;          /* training-graph node indices of active Dropouts */
+    graph_builder *b;       /* "ssd/<what>#<k>": the pass's own nodes */
+    graph_builder *teacher; /* "teacher/<name>": the teacher's copy */
+    const graph *tc;        /* teacher with inferred shapes */
+    int *map;               /* teacher tensor -> training-graph tensor */
+    float *insert_rate;     /* per teacher tensor: insert a Dropout after it (< 0: no) */
+    float *active_rate;     /* per teacher node: an active Dropout's rate (< 0: inactive) */
+    train_graph *tg;        /* the training graph being built (its cacheable tensors) */
+    int *active;            /* training-graph node indices of active Dropouts */
     int n_active;
 } teacher_ctx;
 
@@ -177,49 +120,36 @@ static ssdc_status teacher_tensor(teacher_ctx *c, int t, int *out, ssdc_error *e
         return SSDC_OK;
     }
     const graph_tensor *tt = &c->tc->tensors[t];
-    char name[600];
-    snprintf(name, sizeof name, "teacher/%s", tt->name);
     ssdc_status st;
-    if (tt->kind == GRAPH_TENSOR_INITIALIZER) {
-        int64_t n = 1;
-        for (int d = 0; d < tt->shape.rank; d++)
-            n *= tt->shape.dims[d];
-        size_t bytes = (size_t)n * graph_dtype_size(tt->dtype);
-        void *data = malloc(bytes ? bytes : 1);
-        if (!data)
-            return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory copying the teacher");
-        if (bytes)
-            memcpy(data, tt->data, bytes);
-        st = graph_add_initializer(c->b->g, name, tt->dtype, tt->shape.rank, tt->shape.dims, data,
-                                   out, err);
-    } else {
-        st = graph_add_tensor(c->b->g, name, tt->dtype, &tt->shape, GRAPH_TENSOR_INTERMEDIATE, out,
-                              err);
-    }
+    if (tt->kind == GRAPH_TENSOR_INITIALIZER)
+        st = graph_builder_initializer(c->teacher, tt->name, tt->dtype, tt->shape.rank,
+                                       tt->shape.dims, tt->data, out);
+    else
+        st = graph_builder_tensor_typed(c->teacher, tt->name, tt->dtype, &tt->shape, out);
     if (!st)
         c->map[t] = *out;
     return st;
 }
 
-/* An active Dropout on training-graph tensor x: Dropout(x, rate, true). */
-static ssdc_status add_active_dropout(teacher_ctx *c, const char *name, int x, float rate, int *y,
+/* An active Dropout "teacher/<what>" on training-graph tensor x: Dropout(x, rate, true). */
+static ssdc_status add_active_dropout(teacher_ctx *c, const char *what, int x, float rate, int *y,
                                       ssdc_error *err)
 {
     graph *g = c->b->g;
     int r, on;
     uint8_t yes = 1;
-    ssdc_status st = b_f32(c->b, rate, &r, err);
+    char out[GRAPH_BUILDER_NAME_MAX];
+    if (snprintf(out, sizeof out, "%s/out", what) >= (int)sizeof out)
+        return ssdc_fail(err, SSDC_ERR_LIMIT, "Dropout '%.64s...': the name is too long", what);
+    ssdc_status st = graph_builder_const_f32(c->b, "const", rate, &r);
     if (!st)
-        st = b_init(c->b, "training_mode", GRAPH_DT_BOOL, 0, NULL, &yes, 1, &on, err);
-    if (!st) {
-        char tname[700];
-        snprintf(tname, sizeof tname, "%s/out", name);
-        st = graph_add_tensor(g, tname, g->tensors[x].dtype, &g->tensors[x].shape,
-                              GRAPH_TENSOR_INTERMEDIATE, y, err);
-    }
+        st = graph_builder_initializer(c->b, "training_mode", GRAPH_DT_BOOL, 0, NULL, &yes, &on);
+    if (!st)
+        st = graph_builder_tensor_typed(c->teacher, out, g->tensors[x].dtype, &g->tensors[x].shape,
+                                        y);
     int in[3] = {x, r, on}, node;
     if (!st)
-        st = graph_add_node(g, name, "Dropout", "", 3, in, 1, y, &node, err);
+        st = graph_builder_node(c->teacher, "Dropout", what, 3, in, 1, y, &node);
     /* a seed of its own: its masks do not change when the trainer removes the
      * teacher's prefix from the graph (runtime/kernel.h rt_dropout_stream) */
     if (!st)
@@ -238,10 +168,10 @@ static ssdc_status after_tensor(teacher_ctx *c, int t, ssdc_error *err)
 {
     if (c->insert_rate[t] < 0)
         return SSDC_OK;
-    char name[600];
-    snprintf(name, sizeof name, "teacher/ssd_dropout(%s)", c->tc->tensors[t].name);
+    char what[GRAPH_BUILDER_NAME_MAX];
+    snprintf(what, sizeof what, "ssd_dropout(%s)", c->tc->tensors[t].name);
     int y;
-    ssdc_status st = add_active_dropout(c, name, c->map[t], c->insert_rate[t], &y, err);
+    ssdc_status st = add_active_dropout(c, what, c->map[t], c->insert_rate[t], &y, err);
     if (!st)
         c->map[t] = y; /* consumers read the dropped-out tensor */
     return st;
@@ -279,10 +209,8 @@ static ssdc_status copy_teacher(teacher_ctx *c, int x_tensor, ssdc_error *err)
             if (rate < 0) {
                 c->map[n->outputs[0]] = x; /* inactive: an identity */
             } else {
-                char name[600];
-                snprintf(name, sizeof name, "teacher/%s", n->name);
                 int y;
-                st = add_active_dropout(c, name, x, rate, &y, err);
+                st = add_active_dropout(c, n->name, x, rate, &y, err);
                 c->map[n->outputs[0]] = y;
             }
             if (!st)
@@ -306,13 +234,7 @@ static ssdc_status copy_teacher(teacher_ctx *c, int x_tensor, ssdc_error *err)
         if ((st = graph_add_node(g, name, n->op_type, n->domain, n->n_inputs, in, n->n_outputs, out,
                                  &node, err)))
             break;
-        for (int a = 0; a < n->n_attrs && !st; a++) {
-            graph_attr copy;
-            if (!graph_attr_copy(&copy, &n->attrs[a]))
-                st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
-            else
-                st = graph_node_add_attr(g, node, &copy, err);
-        }
+        st = graph_builder_copy_attrs(c->teacher, node, n);
         for (int o = 0; o < n->n_outputs && !st; o++)
             if (n->outputs[o] >= 0)
                 st = after_tensor(c, n->outputs[o], err);
@@ -322,7 +244,7 @@ static ssdc_status copy_teacher(teacher_ctx *c, int x_tensor, ssdc_error *err)
 }
 
 /* [B, ...] -> [B*K, ...], each row repeated K times in a row (row b*K + k). */
-static ssdc_status tile_rows(builder *b, int x, int K, int *out, ssdc_error *err)
+static ssdc_status tile_rows(graph_builder *b, int x, int K, int *out, ssdc_error *err)
 {
     graph *g = b->g;
     graph_shape s = g->tensors[x].shape;
@@ -344,36 +266,39 @@ static ssdc_status tile_rows(builder *b, int x, int K, int *out, ssdc_error *err
     }
     int ax, ex, u, e, shape;
     ssdc_status st;
-    if ((st = b_i64(b, axes, 1, &ax, err)) || (st = b_i64(b, expand, r + 1, &ex, err)))
+    if ((st = graph_builder_const_i64(b, "shape", axes, 1, &ax)) ||
+        (st = graph_builder_const_i64(b, "shape", expand, r + 1, &ex)))
         return st;
     int uin[2] = {x, ax};
-    if ((st = b_node(b, "Unsqueeze", 2, uin, &u, NULL, err)))
+    if ((st = graph_builder_op(b, "Unsqueeze", NULL, 2, uin, &u, NULL)))
         return st;
     int ein[2] = {u, ex};
-    if ((st = b_node(b, "Expand", 2, ein, &e, NULL, err)))
+    if ((st = graph_builder_op(b, "Expand", NULL, 2, ein, &e, NULL)))
         return st;
     if (static_rest) {
-        st = b_i64(b, target, r, &shape, err);
+        st = graph_builder_const_i64(b, "shape", target, r, &shape);
     } else {
         /* Concat([-1], Shape(x)[1:]) */
         int sh, rest, m1, st1, en, ax0;
         int64_t one = 1, big = INT64_MAX, minus = -1, zero = 0;
-        if ((st = b_node(b, "Shape", 1, &x, &sh, NULL, err)) ||
-            (st = b_i64(b, &one, 1, &st1, err)) || (st = b_i64(b, &big, 1, &en, err)) ||
-            (st = b_i64(b, &zero, 1, &ax0, err)) || (st = b_i64(b, &minus, 1, &m1, err)))
+        if ((st = graph_builder_op(b, "Shape", NULL, 1, &x, &sh, NULL)) ||
+            (st = graph_builder_const_i64(b, "shape", &one, 1, &st1)) ||
+            (st = graph_builder_const_i64(b, "shape", &big, 1, &en)) ||
+            (st = graph_builder_const_i64(b, "shape", &zero, 1, &ax0)) ||
+            (st = graph_builder_const_i64(b, "shape", &minus, 1, &m1)))
             return st;
         int sl[4] = {sh, st1, en, ax0};
-        if ((st = b_node(b, "Slice", 4, sl, &rest, NULL, err)))
+        if ((st = graph_builder_op(b, "Slice", NULL, 4, sl, &rest, NULL)))
             return st;
         int cat[2] = {m1, rest}, node;
-        if ((st = b_node(b, "Concat", 2, cat, &shape, &node, err)) ||
+        if ((st = graph_builder_op(b, "Concat", NULL, 2, cat, &shape, &node)) ||
             (st = graph_node_set_int(g, node, "axis", 0, err)))
             return st;
     }
     if (st)
         return st;
     int rin[2] = {e, shape};
-    st = b_node(b, "Reshape", 2, rin, out, NULL, err);
+    st = graph_builder_op(b, "Reshape", NULL, 2, rin, out, NULL);
     if (!st) {
         g->tensors[*out].dtype = g->tensors[x].dtype;
         graph_shape os = s;
@@ -578,48 +503,50 @@ static ssdc_status plan_dropouts(teacher_ctx *c, const ssd_options *opt, int fea
 }
 
 /* scale * x for a scalar x */
-static ssdc_status scaled(builder *b, int x, float scale, int *out, ssdc_error *err)
+static ssdc_status scaled(graph_builder *b, int x, float scale, int *out, ssdc_error *err)
 {
     if (scale == 1.0f) {
         *out = x;
         return SSDC_OK;
     }
     int k;
-    ssdc_status st = b_f32(b, scale, &k, err);
+    ssdc_status st = graph_builder_const_f32(b, "const", scale, &k);
     int in[2] = {x, k};
-    return st ? st : b_node(b, "Mul", 2, in, out, NULL, err);
+    return st ? st : graph_builder_op(b, "Mul", NULL, 2, in, out, NULL);
 }
 
 /* gamma * T^2 * mean_b KL(softmax(t/T) || softmax(s/T)) */
-static ssdc_status kd_loss(builder *b, int s_logits, int t_logits, float gamma, float T, int *out,
-                           ssdc_error *err)
+static ssdc_status kd_loss(graph_builder *b, int s_logits, int t_logits, float gamma, float T,
+                           int *out, ssdc_error *err)
 {
     int invT, ss, ts, lps, lpt, pt, diff, prod, kl, mean, node, ax;
     int64_t axis1[1] = {1};
     ssdc_status st;
-    if ((st = b_f32(b, 1.0f / T, &invT, err)) || (st = b_i64(b, axis1, 1, &ax, err)))
+    if ((st = graph_builder_const_f32(b, "const", 1.0f / T, &invT)) ||
+        (st = graph_builder_const_i64(b, "shape", axis1, 1, &ax)))
         return st;
     int m1[2] = {s_logits, invT}, m2[2] = {t_logits, invT};
-    if ((st = b_node(b, "Mul", 2, m1, &ss, NULL, err)) || (st = b_node(b, "Mul", 2, m2, &ts, NULL, err)))
+    if ((st = graph_builder_op(b, "Mul", NULL, 2, m1, &ss, NULL)) ||
+        (st = graph_builder_op(b, "Mul", NULL, 2, m2, &ts, NULL)))
         return st;
-    if ((st = b_node(b, "LogSoftmax", 1, &ss, &lps, &node, err)) ||
+    if ((st = graph_builder_op(b, "LogSoftmax", NULL, 1, &ss, &lps, &node)) ||
         (st = graph_node_set_int(b->g, node, "axis", 1, err)) ||
-        (st = b_node(b, "LogSoftmax", 1, &ts, &lpt, &node, err)) ||
+        (st = graph_builder_op(b, "LogSoftmax", NULL, 1, &ts, &lpt, &node)) ||
         (st = graph_node_set_int(b->g, node, "axis", 1, err)) ||
-        (st = b_node(b, "Softmax", 1, &ts, &pt, &node, err)) ||
+        (st = graph_builder_op(b, "Softmax", NULL, 1, &ts, &pt, &node)) ||
         (st = graph_node_set_int(b->g, node, "axis", 1, err)))
         return st;
     int d[2] = {lpt, lps};
-    if ((st = b_node(b, "Sub", 2, d, &diff, NULL, err)))
+    if ((st = graph_builder_op(b, "Sub", NULL, 2, d, &diff, NULL)))
         return st;
     int p[2] = {pt, diff};
-    if ((st = b_node(b, "Mul", 2, p, &prod, NULL, err)))
+    if ((st = graph_builder_op(b, "Mul", NULL, 2, p, &prod, NULL)))
         return st;
     int r[2] = {prod, ax};
-    if ((st = b_node(b, "ReduceSum", 2, r, &kl, &node, err)) ||
+    if ((st = graph_builder_op(b, "ReduceSum", NULL, 2, r, &kl, &node)) ||
         (st = graph_node_set_int(b->g, node, "keepdims", 0, err)))
         return st;
-    if ((st = b_node(b, "ReduceMean", 1, &kl, &mean, &node, err)) ||
+    if ((st = graph_builder_op(b, "ReduceMean", NULL, 1, &kl, &mean, &node)) ||
         (st = graph_node_set_int(b->g, node, "keepdims", 0, err)))
         return st;
     return scaled(b, mean, gamma * T * T, out, err);
@@ -634,11 +561,14 @@ ssdc_status ssd_build(const graph *teacher, const graph *student, const ssd_opti
     if (st)
         return st;
     graph *g = out->g;
-    builder b = {.g = g};
-    teacher_ctx c = {.b = &b, .tg = out};
+    graph_builder b, tb;
+    teacher_ctx c = {.b = &b, .teacher = &tb, .tg = out};
     graph *tc = NULL;
     bool *in_region = NULL;
     int sfeat = -1;
+    if ((st = graph_builder_init(&b, g, GRAPH_BUILDER_NUMBERED, "ssd/", err)) ||
+        (st = graph_builder_init(&tb, g, GRAPH_BUILDER_EXACT, "teacher/", err)))
+        goto fail;
     if (opt->feature) {
         sfeat = graph_find_tensor(student, opt->feature);
         if (sfeat < 0) {
@@ -754,10 +684,10 @@ ssdc_status ssd_build(const graph *teacher, const graph *student, const ssd_opti
         if (in_region[tf]) {
             int64_t shape[3] = {-1, K, D};
             int sh;
-            if ((st = b_i64(&b, shape, 3, &sh, err)))
+            if ((st = graph_builder_const_i64(&b, "shape", shape, 3, &sh)))
                 goto fail;
             int rin[2] = {tf, sh};
-            if ((st = b_node(&b, "Reshape", 2, rin, &t3, NULL, err)))
+            if ((st = graph_builder_op(&b, "Reshape", NULL, 2, rin, &t3, NULL)))
                 goto fail;
         } else {
             st = ssdc_fail(err, SSDC_ERR_INVALID,
@@ -789,11 +719,11 @@ ssdc_status ssd_build(const graph *teacher, const graph *student, const ssd_opti
             int64_t shape[3] = {-1, K, C}, axis[1] = {1};
             int sh, r, m, node;
             (void)axis;
-            if ((st = b_i64(&b, shape, 3, &sh, err)))
+            if ((st = graph_builder_const_i64(&b, "shape", shape, 3, &sh)))
                 goto fail;
             int rin[2] = {tl, sh};
-            if ((st = b_node(&b, "Reshape", 2, rin, &r, NULL, err)) ||
-                (st = b_node(&b, "ReduceMean", 1, &r, &m, &node, err)) ||
+            if ((st = graph_builder_op(&b, "Reshape", NULL, 2, rin, &r, NULL)) ||
+                (st = graph_builder_op(&b, "ReduceMean", NULL, 1, &r, &m, &node)) ||
                 (st = graph_node_set_ints(g, node, "axes", (int64_t[]){1}, 1, err)) ||
                 (st = graph_node_set_int(g, node, "keepdims", 0, err)))
                 goto fail;
@@ -803,7 +733,7 @@ ssdc_status ssd_build(const graph *teacher, const graph *student, const ssd_opti
             goto fail;
     }
     int total;
-    if ((st = b_node(&b, "Sum", n_terms, terms, &total, NULL, err)))
+    if ((st = graph_builder_op(&b, "Sum", NULL, n_terms, terms, &total, NULL)))
         goto fail;
     free(c.map), free(c.insert_rate), free(c.active_rate), free(c.active), free(in_region);
     graph_free(tc);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph/builder.h"
 #include "graph/ops.h"
 #include "passes/autodiff.h"
 #include "passes/inference.h"
@@ -84,27 +85,17 @@ void train_graph_free(train_graph *t)
     memset(t, 0, sizeof *t);
 }
 
-static ssdc_status new_tensor(graph *g, const char *name, int *t, ssdc_error *err)
-{
-    return graph_add_tensor(g, name, GRAPH_DT_UNDEFINED, NULL, GRAPH_TENSOR_INTERMEDIATE, t, err);
-}
-
-static ssdc_status add_node(graph *g, const char *name, const char *op, int n_in, const int *in,
-                            int out, int *node, ssdc_error *err)
-{
-    return graph_add_node(g, name, op, "", n_in, in, 1, &out, node, err);
-}
-
 /* loss = (1 - eps) * SCE(logits, y) + eps * -mean(LogSoftmax(logits)) */
 static ssdc_status add_loss(graph *g, int logits, int labels, float eps, int *loss, ssdc_error *err)
 {
+    graph_builder bd, *b = &bd;
     ssdc_status st;
     int sce, node;
-    if ((st = new_tensor(g, "train/ce", &sce, err)))
+    if ((st = graph_builder_init(b, g, GRAPH_BUILDER_EXACT, "train/", err)) ||
+        (st = graph_builder_tensor(b, "ce", &sce)))
         return st;
     int in[2] = {logits, labels};
-    if ((st = add_node(g, "train/SoftmaxCrossEntropyLoss", "SoftmaxCrossEntropyLoss", 2, in, sce,
-                       &node, err)) ||
+    if ((st = graph_builder_node(b, "SoftmaxCrossEntropyLoss", NULL, 2, in, 1, &sce, &node)) ||
         (st = graph_node_set_string(g, node, "reduction", "mean", err)))
         return st;
     if (eps <= 0.0f) {
@@ -112,36 +103,25 @@ static ssdc_status add_loss(graph *g, int logits, int labels, float eps, int *lo
         return SSDC_OK;
     }
     int logp, mean, w1, w2, c1, c2;
-    float *k1 = malloc(sizeof *k1), *k2 = malloc(sizeof *k2);
-    if (!k1 || !k2) {
-        free(k1);
-        free(k2);
-        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
-    }
-    *k1 = 1.0f - eps;
-    *k2 = -eps;
-    if ((st = graph_add_initializer(g, "train/one_minus_eps", GRAPH_DT_FLOAT, 0, NULL, k1, &c1, err))) {
-        free(k2);
+    if ((st = graph_builder_const_f32(b, "one_minus_eps", 1.0f - eps, &c1)) ||
+        (st = graph_builder_const_f32(b, "minus_eps", -eps, &c2)) ||
+        (st = graph_builder_tensor(b, "logp", &logp)) ||
+        (st = graph_builder_tensor(b, "mean_logp", &mean)) ||
+        (st = graph_builder_tensor(b, "w_ce", &w1)) ||
+        (st = graph_builder_tensor(b, "w_smooth", &w2)) ||
+        (st = graph_builder_tensor(b, "loss", loss)))
         return st;
-    }
-    if ((st = graph_add_initializer(g, "train/minus_eps", GRAPH_DT_FLOAT, 0, NULL, k2, &c2, err)))
-        return st;
-    if ((st = new_tensor(g, "train/logp", &logp, err)) || (st = new_tensor(g, "train/mean_logp", &mean, err)) ||
-        (st = new_tensor(g, "train/w_ce", &w1, err)) || (st = new_tensor(g, "train/w_smooth", &w2, err)) ||
-        (st = new_tensor(g, "train/loss", loss, err)))
-        return st;
-    if ((st = add_node(g, "train/LogSoftmax", "LogSoftmax", 1, &logits, logp, &node, err)) ||
+    if ((st = graph_builder_node(b, "LogSoftmax", NULL, 1, &logits, 1, &logp, &node)) ||
         (st = graph_node_set_int(g, node, "axis", 1, err)))
         return st;
-    if ((st = add_node(g, "train/ReduceMean", "ReduceMean", 1, &logp, mean, &node, err)) ||
+    if ((st = graph_builder_node(b, "ReduceMean", NULL, 1, &logp, 1, &mean, &node)) ||
         (st = graph_node_set_int(g, node, "keepdims", 0, err)))
         return st;
     int m1[2] = {sce, c1}, m2[2] = {mean, c2}, s[2] = {w1, w2};
-    if ((st = add_node(g, "train/scale_ce", "Mul", 2, m1, w1, NULL, err)) ||
-        (st = add_node(g, "train/scale_smooth", "Mul", 2, m2, w2, NULL, err)) ||
-        (st = add_node(g, "train/total_loss", "Add", 2, s, *loss, NULL, err)))
+    if ((st = graph_builder_node(b, "Mul", "scale_ce", 2, m1, 1, &w1, NULL)) ||
+        (st = graph_builder_node(b, "Mul", "scale_smooth", 2, m2, 1, &w2, NULL)))
         return st;
-    return SSDC_OK;
+    return graph_builder_node(b, "Add", "total_loss", 2, s, 1, loss, NULL);
 }
 
 ssdc_status train_graph_begin(const graph *model, train_graph *out, ssdc_error *err)
@@ -217,6 +197,9 @@ ssdc_status train_graph_begin(const graph *model, train_graph *out, ssdc_error *
     }
 
     /* BN in training mode, outputting the updated running statistics */
+    graph_builder b;
+    if ((st = graph_builder_init(&b, g, GRAPH_BUILDER_EXACT, "", err)))
+        goto fail;
     int n_nodes = g->n_nodes;
     for (int i = 0; i < n_nodes && !st; i++) {
         if (g->nodes[i].op != GRAPH_OP_BATCHNORMALIZATION)
@@ -228,12 +211,9 @@ ssdc_status train_graph_begin(const graph *model, train_graph *out, ssdc_error *
             break;
         }
         int new_stats[2];
-        for (int k = 0; k < 2 && !st; k++) {
-            char name[600];
-            snprintf(name, sizeof name, "%s/running_%s", g->nodes[i].name, k ? "var" : "mean");
-            st = new_tensor(g, name, &new_stats[k], err);
-        }
-        if (st)
+        if ((st = graph_builder_set_prefix(&b, "%s/", g->nodes[i].name)) ||
+            (st = graph_builder_tensor(&b, "running_mean", &new_stats[0])) ||
+            (st = graph_builder_tensor(&b, "running_var", &new_stats[1])))
             break;
         graph_node *n = &g->nodes[i];
         int *outs = realloc(n->outputs, 3 * sizeof *outs);

@@ -37,7 +37,7 @@ static ssdc_status dg_add_node_some(autodiff_ctx *c, const char *op_type, const 
         out[o] = -1;
         if (!want[o])
             continue;
-        if ((st = autodiff_new_tensor(c, op_type, &out[o], err)))
+        if ((st = graph_builder_tensor(autodiff_builder(c), op_type, &out[o])))
             return st;
         if (!name)
             name = dg_tensor(c, out[o])->name;
@@ -70,7 +70,7 @@ static ssdc_status dg_gemm(autodiff_ctx *c, int a, int b, bool ta, bool tb, floa
                            ssdc_error *err)
 {
     int in[2] = {a, b}, node;
-    ssdc_status st = autodiff_add1(c, "Gemm", "", 2, in, out, &node, err);
+    ssdc_status st = graph_builder_op(autodiff_builder(c), "Gemm", NULL, 2, in, out, &node);
     if (!st && ta)
         st = dg_set_int(c, node, "transA", 1, err);
     if (!st && tb)
@@ -83,7 +83,7 @@ static ssdc_status dg_gemm(autodiff_ctx *c, int a, int b, bool ta, bool tb, floa
 static ssdc_status dg_matmul(autodiff_ctx *c, int a, int b, int *out, ssdc_error *err)
 {
     int in[2] = {a, b};
-    return autodiff_add1(c, "MatMul", "", 2, in, out, NULL, err);
+    return graph_builder_op(autodiff_builder(c), "MatMul", NULL, 2, in, out, NULL);
 }
 
 /* Transpose of the last two dims of a tensor of rank r. */
@@ -95,7 +95,7 @@ static ssdc_status dg_transpose_last2(autodiff_ctx *c, int x, int r, int *out, s
     perm[r - 1] = r - 2;
     perm[r - 2] = r - 1;
     int node;
-    ssdc_status st = autodiff_add1(c, "Transpose", "", 1, &x, out, &node, err);
+    ssdc_status st = graph_builder_op(autodiff_builder(c), "Transpose", NULL, 1, &x, out, &node);
     if (!st)
         st = graph_node_set_ints(autodiff_graph(c), node, "perm", perm, (size_t)r, err);
     return st;
@@ -106,17 +106,17 @@ static ssdc_status dg_reshape_const(autodiff_ctx *c, int x, const int64_t *shape
                                    ssdc_error *err)
 {
     int s;
-    ssdc_status st = autodiff_const_i64(c, shape, n, &s, err);
+    ssdc_status st = graph_builder_const_i64(autodiff_builder(c), "const", shape, n, &s);
     if (st)
         return st;
     int in[2] = {x, s};
-    return autodiff_add1(c, "Reshape", "", 2, in, out, NULL, err);
+    return graph_builder_op(autodiff_builder(c), "Reshape", NULL, 2, in, out, NULL);
 }
 
 static ssdc_status dg_flatten(autodiff_ctx *c, int x, int axis, int *out, ssdc_error *err)
 {
     int node;
-    ssdc_status st = autodiff_add1(c, "Flatten", "", 1, &x, out, &node, err);
+    ssdc_status st = graph_builder_op(autodiff_builder(c), "Flatten", NULL, 1, &x, out, &node);
     if (!st)
         st = dg_set_int(c, node, "axis", axis, err);
     return st;
@@ -132,12 +132,12 @@ static ssdc_status dg_reduce_sum(autodiff_ctx *c, int x, const int64_t *axes, in
     ssdc_status st;
     if (g->opset >= 13) {
         int a;
-        if ((st = autodiff_const_i64(c, axes, n, &a, err)))
+        if ((st = graph_builder_const_i64(autodiff_builder(c), "const", axes, n, &a)))
             return st;
         int in[2] = {x, a};
-        st = autodiff_add1(c, "ReduceSum", "", 2, in, out, &node, err);
+        st = graph_builder_op(autodiff_builder(c), "ReduceSum", NULL, 2, in, out, &node);
     } else {
-        st = autodiff_add1(c, "ReduceSum", "", 1, &x, out, &node, err);
+        st = graph_builder_op(autodiff_builder(c), "ReduceSum", NULL, 1, &x, out, &node);
         if (!st)
             st = graph_node_set_ints(g, node, "axes", axes, (size_t)n, err);
     }
@@ -150,7 +150,7 @@ static ssdc_status dg_binary(autodiff_ctx *c, const char *op, int a, int b, int 
                              ssdc_error *err)
 {
     int in[2] = {a, b};
-    return autodiff_add1(c, op, "", 2, in, out, NULL, err);
+    return graph_builder_op(autodiff_builder(c), op, NULL, 2, in, out, NULL);
 }
 
 /* Zeros shaped like tensor `like` (ConstantOfShape's default value is float 0). */
@@ -159,7 +159,7 @@ static ssdc_status dg_zeros_like(autodiff_ctx *c, int like, int *out, ssdc_error
     int shape;
     ssdc_status st = autodiff_shape_of(c, like, &shape, err);
     if (!st)
-        st = autodiff_add1(c, "ConstantOfShape", "", 1, &shape, out, NULL, err);
+        st = graph_builder_op(autodiff_builder(c), "ConstantOfShape", NULL, 1, &shape, out, NULL);
     return st;
 }
 
@@ -183,7 +183,7 @@ static ssdc_status grad_conv(autodiff_ctx *c, ssdc_error *err)
     int in[3] = {dy, autodiff_input(c, 0), autodiff_input(c, 1)}, out[3], node;
     if ((st = dg_add_node_some(c, "ConvGrad", GRAPH_SSDC_DOMAIN, 3, in, 3, want, out, &node, err)))
         return st;
-    if ((st = autodiff_copy_attrs(c, node, err)))
+    if ((st = graph_builder_copy_attrs(autodiff_builder(c), node, autodiff_node(c))))
         return st;
     for (int i = 0; i < 3; i++)
         if (want[i] && (st = autodiff_set_grad(c, i, out[i], err)))
@@ -227,7 +227,8 @@ static ssdc_status grad_gemm(autodiff_ctx *c, ssdc_error *err)
             return st;
         if (beta != 1.0f) {
             int k, s;
-            if ((st = autodiff_const_f32(c, beta, &k, err)) || (st = dg_binary(c, "Mul", t, k, &s, err)))
+            if ((st = graph_builder_const_f32(autodiff_builder(c), "const", beta, &k)) ||
+                (st = dg_binary(c, "Mul", t, k, &s, err)))
                 return st;
             t = s;
         }
@@ -383,9 +384,9 @@ static ssdc_status grad_pool(autodiff_ctx *c, const char *op, bool copy_attrs, s
     if (st)
         return st;
     int in[2] = {dy, autodiff_input(c, 0)};
-    if ((st = autodiff_add1(c, op, GRAPH_SSDC_DOMAIN, 2, in, &t, &node, err)))
+    if ((st = graph_builder_op(autodiff_builder(c), op, NULL, 2, in, &t, &node)))
         return st;
-    if (copy_attrs && (st = autodiff_copy_attrs(c, node, err)))
+    if (copy_attrs && (st = graph_builder_copy_attrs(autodiff_builder(c), node, autodiff_node(c))))
         return st;
     return autodiff_set_grad(c, 0, t, err);
 }
@@ -451,9 +452,9 @@ static ssdc_status grad_bn_inference(autodiff_ctx *c, int dy, ssdc_error *err)
     bool need_v = autodiff_needs_grad(c, 4);
     int k_eps, ve, sd, a = -1, db = -1, sxc = -1, t, u;
     ssdc_status st;
-    if ((st = autodiff_const_f32(c, eps, &k_eps, err)) ||
+    if ((st = graph_builder_const_f32(autodiff_builder(c), "const", eps, &k_eps)) ||
         (st = dg_binary(c, "Add", var, k_eps, &ve, err)) ||
-        (st = autodiff_add1(c, "Sqrt", "", 1, &ve, &sd, NULL, err)))
+        (st = graph_builder_op(autodiff_builder(c), "Sqrt", NULL, 1, &ve, &sd, NULL)))
         return st;
     if ((need_x || need_m) && (st = dg_binary(c, "Div", scale, sd, &a, err)))
         return st;
@@ -470,7 +471,7 @@ static ssdc_status grad_bn_inference(autodiff_ctx *c, int dy, ssdc_error *err)
         return st;
     if (need_m) {
         if ((st = dg_binary(c, "Mul", db, a, &u, err)) ||
-            (st = autodiff_add1(c, "Neg", "", 1, &u, &t, NULL, err)) ||
+            (st = graph_builder_op(autodiff_builder(c), "Neg", NULL, 1, &u, &t, NULL)) ||
             (st = autodiff_set_grad(c, 3, t, err)))
             return st;
     }
@@ -488,7 +489,7 @@ static ssdc_status grad_bn_inference(autodiff_ctx *c, int dy, ssdc_error *err)
         return st;
     if (need_v) {
         int k_half, p, q, den;
-        if ((st = autodiff_const_f32(c, -0.5f, &k_half, err)) ||
+        if ((st = graph_builder_const_f32(autodiff_builder(c), "const", -0.5f, &k_half)) ||
             (st = dg_binary(c, "Mul", sxc, scale, &p, err)) ||
             (st = dg_binary(c, "Mul", p, k_half, &q, err)) ||
             (st = dg_binary(c, "Mul", ve, sd, &den, err)) ||
@@ -559,7 +560,7 @@ static ssdc_status grad_softmax_common(autodiff_ctx *c, const char *op, ssdc_err
         ax = (int)(axis + r);
     if (!legacy || (r >= 1 && ax == r - 1)) {
         int in[2] = {dy, y};
-        if ((st = autodiff_add1(c, op, GRAPH_SSDC_DOMAIN, 2, in, &t, &node, err)) ||
+        if ((st = graph_builder_op(autodiff_builder(c), op, NULL, 2, in, &t, &node)) ||
             (st = dg_set_int(c, node, "axis", axis, err)))
             return st;
         return autodiff_set_grad(c, 0, t, err);
@@ -572,12 +573,12 @@ static ssdc_status grad_softmax_common(autodiff_ctx *c, const char *op, ssdc_err
     if ((st = dg_flatten(c, dy, ax, &dy2, err)) || (st = dg_flatten(c, y, ax, &y2, err)))
         return st;
     int in[2] = {dy2, y2};
-    if ((st = autodiff_add1(c, op, GRAPH_SSDC_DOMAIN, 2, in, &g2, &node, err)) ||
+    if ((st = graph_builder_op(autodiff_builder(c), op, NULL, 2, in, &g2, &node)) ||
         (st = dg_set_int(c, node, "axis", 1, err)) ||
         (st = autodiff_shape_of(c, x, &shape, err)))
         return st;
     int rin[2] = {g2, shape};
-    if ((st = autodiff_add1(c, "Reshape", "", 2, rin, &t, NULL, err)))
+    if ((st = graph_builder_op(autodiff_builder(c), "Reshape", NULL, 2, rin, &t, NULL)))
         return st;
     return autodiff_set_grad(c, 0, t, err);
 }
@@ -611,14 +612,16 @@ static ssdc_status grad_softmaxcrossentropyloss(autodiff_ctx *c, ssdc_error *err
     if (dloss >= 0) {
         int w = autodiff_input(c, 2);
         int in[4] = {dloss, lp, autodiff_input(c, 1), w};
-        if ((st = autodiff_add1(c, "SoftmaxCrossEntropyLossGrad", GRAPH_SSDC_DOMAIN, w >= 0 ? 4 : 3,
-                                in, &t, &node, err)) ||
-            (st = autodiff_copy_attrs(c, node, err)) || (st = autodiff_set_grad(c, 0, t, err)))
+        if ((st = graph_builder_op(autodiff_builder(c), "SoftmaxCrossEntropyLossGrad", NULL,
+                                   w >= 0 ? 4 : 3, in, &t, &node)) ||
+            (st = graph_builder_copy_attrs(autodiff_builder(c), node, autodiff_node(c))) ||
+            (st = autodiff_set_grad(c, 0, t, err)))
             return st;
     }
     if (dlp >= 0) {
         int in[2] = {dlp, lp};
-        if ((st = autodiff_add1(c, "LogSoftmaxGrad", GRAPH_SSDC_DOMAIN, 2, in, &t, &node, err)) ||
+        if ((st = graph_builder_op(autodiff_builder(c), "LogSoftmaxGrad", NULL, 2, in, &t,
+                                   &node)) ||
             (st = dg_set_int(c, node, "axis", 1, err)) || (st = autodiff_set_grad(c, 0, t, err)))
             return st;
     }

@@ -8,9 +8,6 @@
  * so later rules can skip reductions that would change nothing. */
 #include "passes/autodiff.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-
 /* ---- helpers ---- */
 
 static graph_tensor *tensor(autodiff_ctx *c, int t)
@@ -30,7 +27,7 @@ static void like(autodiff_ctx *c, int t, int ref)
 static ssdc_status op(autodiff_ctx *c, const char *op_type, int n_in, const int *in, int ref,
                       int *out, int *node, ssdc_error *err)
 {
-    ssdc_status st = autodiff_add1(c, op_type, "", n_in, in, out, node, err);
+    ssdc_status st = graph_builder_op(autodiff_builder(c), op_type, NULL, n_in, in, out, node);
     if (!st && ref >= 0)
         like(c, *out, ref);
     return st;
@@ -53,36 +50,10 @@ static ssdc_status op2(autodiff_ctx *c, const char *op_type, int a, int b, int r
 static ssdc_status ssdc_op(autodiff_ctx *c, const char *op_type, int n_in, const int *in, int ref,
                            int *out, int *node, ssdc_error *err)
 {
-    ssdc_status st = autodiff_add1(c, op_type, GRAPH_SSDC_DOMAIN, n_in, in, out, node, err);
+    ssdc_status st = graph_builder_op(autodiff_builder(c), op_type, NULL, n_in, in, out, node);
     if (!st && ref >= 0)
         like(c, *out, ref);
     return st;
-}
-
-/* A rank-0 constant of dtype dt (float or double). */
-static ssdc_status const_scalar(autodiff_ctx *c, double v, graph_dtype dt, int *t,
-                                ssdc_error *err)
-{
-    if (dt != GRAPH_DT_DOUBLE)
-        return autodiff_const_f32(c, (float)v, t, err);
-    double *d = malloc(sizeof *d);
-    if (!d)
-        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory in autodiff");
-    *d = v;
-    graph *g = autodiff_graph(c);
-    char name[512];
-    for (int k = 0;; k++) {
-        snprintf(name, sizeof name, "%s/grad/const_f64#%d", autodiff_node(c)->name, k);
-        if (graph_find_tensor(g, name) < 0)
-            break;
-    }
-    return graph_add_initializer(g, name, GRAPH_DT_DOUBLE, 0, NULL, d, t, err);
-}
-
-/* A rank-0 constant with the dtype of tensor ref. */
-static ssdc_status const_like(autodiff_ctx *c, double v, int ref, int *t, ssdc_error *err)
-{
-    return const_scalar(c, v, tensor(c, ref)->dtype, t, err);
 }
 
 /* Contribution g (shaped like the node's output) to input i, summed down to
@@ -203,7 +174,7 @@ static ssdc_status grad_pow(autodiff_ctx *c, ssdc_error *err)
     ssdc_status st;
     if (autodiff_needs_grad(c, 0)) {
         int e, one, em1, p, t, u;
-        if ((st = cast_to(c, b, dt, &e, err)) || (st = const_scalar(c, 1.0, dt, &one, err)) ||
+        if ((st = cast_to(c, b, dt, &e, err)) || (st = autodiff_const_like(c, 1.0, a, &one, err)) ||
             (st = op2(c, "Sub", e, one, e, &em1, err)) ||
             (st = op2(c, "Pow", a, em1, y, &p, err)) || (st = op2(c, "Mul", p, e, y, &t, err)) ||
             (st = op2(c, "Mul", dy, t, y, &u, err)) || (st = give(c, 0, u, err)))
@@ -228,7 +199,8 @@ static ssdc_status grad_sqrt(autodiff_ctx *c, ssdc_error *err)
 {
     int dy = autodiff_dy(c, 0), y = autodiff_output(c, 0), q, half, t;
     ssdc_status st;
-    if ((st = op2(c, "Div", dy, y, y, &q, err)) || (st = const_like(c, 0.5, y, &half, err)) ||
+    if ((st = op2(c, "Div", dy, y, y, &q, err)) ||
+        (st = autodiff_const_like(c, 0.5, y, &half, err)) ||
         (st = op2(c, "Mul", q, half, y, &t, err)))
         return st;
     return autodiff_set_grad(c, 0, t, err);
@@ -298,7 +270,7 @@ static ssdc_status fused(autodiff_ctx *c, const char *op_type, bool use_output, 
     int t, node;
     ssdc_status st = ssdc_op(c, op_type, 2, in, autodiff_input(c, 0), &t, &node, err);
     if (!st && copy_attrs)
-        st = autodiff_copy_attrs(c, node, err);
+        st = graph_builder_copy_attrs(autodiff_builder(c), node, autodiff_node(c));
     return st ? st : autodiff_set_grad(c, 0, t, err);
 }
 
@@ -334,7 +306,8 @@ static ssdc_status grad_elu(autodiff_ctx *c, ssdc_error *err)
     double alpha = graph_attr_float(autodiff_node(c), "alpha", 1.0f);
     int zero, al, neg, ya, m, t;
     ssdc_status st;
-    if ((st = const_like(c, 0.0, x, &zero, err)) || (st = const_like(c, alpha, x, &al, err)) ||
+    if ((st = autodiff_const_like(c, 0.0, x, &zero, err)) ||
+        (st = autodiff_const_like(c, alpha, x, &al, err)) ||
         (st = op2(c, "Less", x, zero, -1, &neg, err)) || (st = op2(c, "Add", y, al, y, &ya, err)) ||
         (st = op2(c, "Mul", dy, ya, y, &m, err)))
         return st;
@@ -371,7 +344,8 @@ static ssdc_status grad_clip(autodiff_ctx *c, ssdc_error *err)
     if (autodiff_needs_grad(c, 0)) {
         int t, node;
         if ((st = ssdc_op(c, "ClipGrad", 1 + n_fwd, in, x, &t, &node, err)) ||
-            (st = autodiff_copy_attrs(c, node, err)) || (st = autodiff_set_grad(c, 0, t, err)))
+            (st = graph_builder_copy_attrs(autodiff_builder(c), node, autodiff_node(c))) ||
+            (st = autodiff_set_grad(c, 0, t, err)))
             return st;
     }
     for (int i = 1; i < 3; i++) {
@@ -379,7 +353,7 @@ static ssdc_status grad_clip(autodiff_ctx *c, ssdc_error *err)
             continue;
         int bound = autodiff_input(c, i), zero, mask, w, s, shape, t;
         int win[3];
-        if ((st = const_like(c, 0.0, x, &zero, err)) ||
+        if ((st = autodiff_const_like(c, 0.0, x, &zero, err)) ||
             (st = op2(c, i == 1 ? "Less" : "Greater", x, bound, -1, &mask, err)))
             return st;
         win[0] = mask, win[1] = dy, win[2] = zero;
@@ -401,7 +375,7 @@ const autodiff_rule autodiff_rule_clip = {grad_clip};
 static ssdc_status grad_where(autodiff_ctx *c, ssdc_error *err)
 {
     int cond = autodiff_input(c, 0), dy = autodiff_dy(c, 0), y = autodiff_output(c, 0), zero;
-    ssdc_status st = const_like(c, 0.0, y, &zero, err);
+    ssdc_status st = autodiff_const_like(c, 0.0, y, &zero, err);
     for (int i = 1; i < 3 && !st; i++) {
         if (!autodiff_needs_grad(c, i))
             continue;
@@ -460,7 +434,8 @@ static ssdc_status grad_mean(autodiff_ctx *c, ssdc_error *err)
     ssdc_status st;
     if (n > 1) {
         int k;
-        if ((st = const_like(c, 1.0 / n, y, &k, err)) || (st = op2(c, "Mul", dy, k, y, &g, err)))
+        if ((st = autodiff_const_like(c, 1.0 / n, y, &k, err)) ||
+            (st = op2(c, "Mul", dy, k, y, &g, err)))
             return st;
     }
     for (int i = 0; i < n; i++)
@@ -483,7 +458,7 @@ static ssdc_status grad_maxmin(autodiff_ctx *c, ssdc_error *err)
         if (autodiff_needs_grad(c, i))
             last = i;
     int zero, taken = -1; /* taken: an earlier input already equals Y */
-    ssdc_status st = const_like(c, 0.0, y, &zero, err);
+    ssdc_status st = autodiff_const_like(c, 0.0, y, &zero, err);
     for (int i = 0; i <= last && !st; i++) {
         bool need = autodiff_needs_grad(c, i);
         int mask = -1;

@@ -9,7 +9,6 @@
  * normalises to). */
 #include "passes/autodiff.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +31,7 @@ static void like(autodiff_ctx *c, int t, int ref)
 static ssdc_status op(autodiff_ctx *c, const char *op_type, int n_in, const int *in, int ref,
                       int *out, int *node, ssdc_error *err)
 {
-    ssdc_status st = autodiff_add1(c, op_type, "", n_in, in, out, node, err);
+    ssdc_status st = graph_builder_op(autodiff_builder(c), op_type, NULL, n_in, in, out, node);
     if (!st && ref >= 0)
         like(c, *out, ref);
     return st;
@@ -56,25 +55,6 @@ static ssdc_status fail_node(autodiff_ctx *c, ssdc_error *err, const char *what)
     const graph_node *n = autodiff_node(c);
     return ssdc_fail(err, SSDC_ERR_UNSUPPORTED, "node '%s' (%s): no gradient: %s", n->name,
                      n->op_type, what);
-}
-
-/* A rank-0 constant with the dtype of tensor ref (float or double). */
-static ssdc_status const_like(autodiff_ctx *c, double v, int ref, int *t, ssdc_error *err)
-{
-    if (tensor(c, ref)->dtype != GRAPH_DT_DOUBLE)
-        return autodiff_const_f32(c, (float)v, t, err);
-    double *d = malloc(sizeof *d);
-    if (!d)
-        return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory in autodiff");
-    *d = v;
-    graph *g = autodiff_graph(c);
-    char name[512];
-    for (int k = 0;; k++) {
-        snprintf(name, sizeof name, "%s/grad/const_f64#%d", autodiff_node(c)->name, k);
-        if (graph_find_tensor(g, name) < 0)
-            break;
-    }
-    return graph_add_initializer(g, name, GRAPH_DT_DOUBLE, 0, NULL, d, t, err);
 }
 
 /* The values of integer tensor t when known now (an initializer or a
@@ -209,10 +189,11 @@ static ssdc_status grad_concat(autodiff_ctx *c, ssdc_error *err)
     }
     int split;
     if (all_static) {
-        st = autodiff_const_i64(c, sizes, k, &split, err);
+        st = graph_builder_const_i64(autodiff_builder(c), "const", sizes, k, &split);
     } else {
         int at;
-        st = autodiff_const_i64(c, &axis, 1, &at, err); /* Gather takes negative indices */
+        /* Gather takes negative indices */
+        st = graph_builder_const_i64(autodiff_builder(c), "const", &axis, 1, &at);
         for (int i = 0; i < k && !st; i++) {
             int shape;
             st = autodiff_shape_of(c, autodiff_input(c, i), &shape, err);
@@ -228,7 +209,10 @@ static ssdc_status grad_concat(autodiff_ctx *c, ssdc_error *err)
     if (st)
         goto done;
     int in[2] = {autodiff_dy(c, 0), split}, node;
-    if ((st = autodiff_add_node(c, "Split", "", 2, in, k, outs, &node, err)) ||
+    for (int i = 0; i < k && !st; i++)
+        st = graph_builder_tensor(autodiff_builder(c), "Split", &outs[i]);
+    if (st ||
+        (st = graph_builder_node(autodiff_builder(c), "Split", NULL, 2, in, k, outs, &node)) ||
         (st = set_int_attr(c, node, "axis", axis, err)))
         goto done;
     for (int i = 0; i < k && !st; i++) {
@@ -281,7 +265,7 @@ static ssdc_status grad_slice(autodiff_ctx *c, ssdc_error *err)
     int in[6] = {autodiff_dy(c, 0), shape, autodiff_input(c, 1), autodiff_input(c, 2),
                  autodiff_input(c, 3), autodiff_input(c, 4)};
     int n_in = 1 + (n_fwd < 5 ? n_fwd : 5);
-    if ((st = autodiff_add1(c, "SliceGrad", GRAPH_SSDC_DOMAIN, n_in, in, &t, NULL, err)))
+    if ((st = graph_builder_op(autodiff_builder(c), "SliceGrad", NULL, n_in, in, &t, NULL)))
         return st;
     like(c, t, x);
     return autodiff_set_grad(c, 0, t, err);
@@ -309,13 +293,13 @@ static ssdc_status grad_pad(autodiff_ctx *c, ssdc_error *err)
         if (!pa)
             st = fail_node(c, err, "pads are missing");
         else
-            st = autodiff_const_i64(c, pa, (int)np, &pads, err);
+            st = graph_builder_const_i64(autodiff_builder(c), "const", pa, (int)np, &pads);
     }
     int dx = -1;
     if (!st && (autodiff_needs_grad(c, 0) || (constant && autodiff_needs_grad(c, 2)))) {
         int in[3] = {dy, pads, axes}, node;
-        st = autodiff_add1(c, "PadGrad", GRAPH_SSDC_DOMAIN, axes >= 0 ? 3 : 2, in, &dx, &node,
-                           err);
+        st = graph_builder_op(autodiff_builder(c), "PadGrad", NULL, axes >= 0 ? 3 : 2, in, &dx,
+                              &node);
         if (!st) {
             like(c, dx, x);
             st = graph_node_set_string(autodiff_graph(c), node, "mode", mode_copy, err);
@@ -339,7 +323,7 @@ static ssdc_status grad_pad(autodiff_ctx *c, ssdc_error *err)
             return st;
         st = op2(c, "Reshape", s, shape, cv, &t, err);
     } else {
-        if ((st = const_like(c, 0.0, cv, &s, err)))
+        if ((st = autodiff_const_like(c, 0.0, cv, &s, err)))
             return st;
         st = op2(c, "Expand", s, shape, cv, &t, err);
     }
@@ -356,8 +340,8 @@ static ssdc_status grad_gather(autodiff_ctx *c, ssdc_error *err)
     if (st)
         return st;
     int in[3] = {autodiff_dy(c, 0), autodiff_input(c, 1), shape};
-    if ((st = autodiff_add1(c, "GatherGrad", GRAPH_SSDC_DOMAIN, 3, in, &t, &node, err)) ||
-        (st = autodiff_copy_attrs(c, node, err)))
+    if ((st = graph_builder_op(autodiff_builder(c), "GatherGrad", NULL, 3, in, &t, &node)) ||
+        (st = graph_builder_copy_attrs(autodiff_builder(c), node, autodiff_node(c))))
         return st;
     like(c, t, x);
     return autodiff_set_grad(c, 0, t, err);
@@ -391,9 +375,9 @@ static ssdc_status grad_tile(autodiff_ctx *c, ssdc_error *err)
         axes[d] = 2 * d;
     int cr1, cm1, cax, shape, a, b, ab, s2, v, t, node;
     ssdc_status st;
-    if ((st = autodiff_const_i64(c, r1, 2, &cr1, err)) ||
-        (st = autodiff_const_i64(c, &m1, 1, &cm1, err)) ||
-        (st = autodiff_const_i64(c, axes, r, &cax, err)) ||
+    if ((st = graph_builder_const_i64(autodiff_builder(c), "const", r1, 2, &cr1)) ||
+        (st = graph_builder_const_i64(autodiff_builder(c), "const", &m1, 1, &cm1)) ||
+        (st = graph_builder_const_i64(autodiff_builder(c), "const", axes, r, &cax)) ||
         (st = autodiff_shape_of(c, x, &shape, err)) ||
         (st = op2(c, "Reshape", autodiff_input(c, 1), cr1, -1, &a, err)) ||
         (st = op2(c, "Reshape", shape, cr1, -1, &b, err)))
@@ -481,26 +465,18 @@ static ssdc_status keep_dims(autodiff_ctx *c, const red_info *ri, int g, int *kd
             is_static = is_static && dims[d] >= 0;
         }
         if (is_static) {
-            st = autodiff_const_i64(c, dims, ri->rank, kd, err);
+            st = graph_builder_const_i64(autodiff_builder(c), "const", dims, ri->rank, kd);
         } else {
-            /* Where(reduced, 1, Shape(X)) */
-            uint8_t *mask = malloc((size_t)ri->rank);
-            if (!mask)
-                return ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory in autodiff");
+            /* Where(reduced, 1, Shape(X)); "reduced#<k>" takes the first free k */
+            uint8_t mask[GRAPH_MAX_RANK];
             for (int d = 0; d < ri->rank; d++)
                 mask[d] = ri->red[d];
-            graph *gr = autodiff_graph(c);
-            char name[512];
-            for (int k = 0;; k++) {
-                snprintf(name, sizeof name, "%s/grad/reduced#%d", autodiff_node(c)->name, k);
-                if (graph_find_tensor(gr, name) < 0)
-                    break;
-            }
+            graph_builder own = graph_builder_from_zero(autodiff_builder(c));
             int64_t r = ri->rank, one = 1;
             int mt, ct, shape;
-            st = graph_add_initializer(gr, name, GRAPH_DT_BOOL, 1, &r, mask, &mt, err);
+            st = graph_builder_initializer(&own, "reduced", GRAPH_DT_BOOL, 1, &r, mask, &mt);
             if (!st)
-                st = autodiff_const_i64(c, &one, 1, &ct, err);
+                st = graph_builder_const_i64(autodiff_builder(c), "const", &one, 1, &ct);
             if (!st)
                 st = autodiff_shape_of(c, x, &shape, err);
             int in[3] = {mt, ct, shape};
@@ -558,7 +534,7 @@ static ssdc_status grad_reduce_sum_mean(autodiff_ctx *c, bool mean, ssdc_error *
         if (is_static) {
             /* scale before expanding: fewer elements */
             if (count != 1) {
-                if ((st = const_like(c, 1.0 / (double)(count ? count : 1), y, &k, err)) ||
+                if ((st = autodiff_const_like(c, 1.0 / (double)(count ? count : 1), y, &k, err)) ||
                     (st = op2(c, "Mul", g, k, y, &q, err)))
                     return st;
                 g = q;
@@ -616,7 +592,7 @@ static ssdc_status grad_reduce_extreme(autodiff_ctx *c, ssdc_error *err)
         (st = op2(c, "Equal", x, yk, -1, &eq, err)) ||
         (st = op(c, "Cast", 1, &eq, x, &mf, &node, err)) ||
         (st = set_int_attr(c, node, "to", tensor(c, x)->dtype, err)) ||
-        (st = autodiff_const_i64(c, axes, na, &cax, err)))
+        (st = graph_builder_const_i64(autodiff_builder(c), "const", axes, na, &cax)))
         return st;
     int rin[2] = {mf, cax};
     if ((st = op(c, "ReduceSum", 2, rin, gk, &cnt, &node, err)) ||

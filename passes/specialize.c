@@ -386,18 +386,28 @@ static void *dup_value(const graph_value *v)
 ssdc_status passes_specialize(graph *g, const spec_inputs *in, const spec_options *opt,
                               spec_stats *stats, ssdc_error *err)
 {
-    memset(stats, 0, sizeof *stats);
-    stats->from_values = in->values != NULL;
     graph_value *inputs = NULL;
     spec_values v;
     memset(&v, 0, sizeof v);
     ssdc_status st = spec_make_inputs(g, in, &inputs, err);
     if (!st)
         st = spec_analyze(g, inputs, opt, &v, err);
-    if (st) {
-        spec_inputs_free(g, inputs);
-        return st;
-    }
+    spec_inputs_free(g, inputs);
+    if (!st)
+        st = passes_specialize_apply(g, in->values != NULL, &v, stats, err);
+    else
+        memset(stats, 0, sizeof *stats);
+    spec_values_free(&v);
+    return st;
+}
+
+ssdc_status passes_specialize_apply(graph *g, bool from_values, const spec_values *sv,
+                                    spec_stats *stats, ssdc_error *err)
+{
+    memset(stats, 0, sizeof *stats);
+    stats->from_values = from_values;
+    const spec_values v = *sv;
+    ssdc_status st = SSDC_OK;
     int nn = g->n_nodes, nt = g->n_tensors;
     int *order = malloc((size_t)(nn ? nn : 1) * sizeof *order);
     void **data = calloc((size_t)(nt ? nt : 1), sizeof *data);
@@ -409,7 +419,7 @@ ssdc_status passes_specialize(graph *g, const spec_inputs *in, const spec_option
         int t = g->inputs[i];
         if (!v.captured[i])
             continue;
-        if (!in->values) {
+        if (!from_values) {
             st = ssdc_fail(err, SSDC_ERR_UNSUPPORTED,
                            "input '%s' decides the shapes of the model (its value is read "
                            "when planning); generated code needs shapes fixed in advance",
@@ -473,7 +483,5 @@ done:
             free(data[t]);
     free(data);
     free(order);
-    spec_values_free(&v);
-    spec_inputs_free(g, inputs);
     return st;
 }

@@ -75,6 +75,12 @@ typedef struct {
 ssdc_status passes_specialize(graph *g, const spec_inputs *in, const spec_options *opt,
                               spec_stats *stats, ssdc_error *err);
 
+/* The rewrite of passes_specialize from an analysis v of g already made
+ * (spec_analyze, e.g. a runtime plan's); from_values: v's inputs were the
+ * caller's values, not zeros made up for the shapes. */
+ssdc_status passes_specialize_apply(graph *g, bool from_values, const spec_values *v,
+                                    spec_stats *stats, ssdc_error *err);
+
 /* The input values passes_specialize uses for `in` (the given values, or
  * zeros of the declared shapes at the batch): one per g->inputs, each with
  * malloc'd data; free with spec_inputs_free. */

@@ -310,6 +310,11 @@ const graph_value *rt_plan_tensor(const rt_plan *p, int tensor)
     return &p->sv.vals[tensor];
 }
 
+const spec_values *rt_plan_spec(const rt_plan *p)
+{
+    return &p->sv;
+}
+
 bool rt_plan_node_folded(const rt_plan *p, int node)
 {
     return node >= 0 && node < p->g->n_nodes && p->sv.folded[node];
@@ -378,9 +383,9 @@ ssdc_status rt_prepare_static(graph *g, const spec_inputs *in, inference_stats *
         return st;
     if (rt)
         rt_plan_get_stats(p, rt);
+    st = passes_specialize_apply(g, in->values != NULL, &p->sv, sstats, err);
     rt_plan_free(p);
-    spec_options so = {.eval = rt_spec_eval};
-    return passes_specialize(g, in, &so, sstats, err);
+    return st;
 }
 
 /* ---- session ---- */

@@ -56,6 +56,8 @@ ssdc_status rt_plan_find_nonfinite(rt_plan *p, const graph_value *inputs, int *n
 
 /* Concrete value of any tensor after planning (constants) / running. */
 const graph_value *rt_plan_tensor(const rt_plan *p, int tensor);
+/* The specialisation the plan was made from (passes/specialize.h). */
+const spec_values *rt_plan_spec(const rt_plan *p);
 /* Whether node i is evaluated at plan time (constant) rather than per run. */
 bool rt_plan_node_folded(const rt_plan *p, int node);
 
@@ -74,9 +76,10 @@ void rt_plan_get_stats(const rt_plan *p, rt_plan_stats *s);
 
 /* Makes g a static graph for a generator (codegen/): the inference passes
  * (passes_optimize_inference), then passes_specialize for `in` with the
- * runtime as evaluator.  Also plans the runtime on the same graph and inputs
- * first (every op must be one the runtime runs), its memory figures in *rt
- * (may be NULL), so a caller can print both plans side by side. */
+ * runtime as evaluator: the rewrite of the analysis a runtime plan of the
+ * same graph and inputs makes (so every op must be one the runtime runs);
+ * that plan's memory figures in *rt (may be NULL), so a caller can print
+ * both plans side by side. */
 ssdc_status rt_prepare_static(graph *g, const spec_inputs *in, inference_stats *istats,
                               spec_stats *sstats, rt_plan_stats *rt, ssdc_error *err);
 

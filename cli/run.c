@@ -27,7 +27,9 @@ static const char run_usage[] =
     "                          differs by more than ATOL + RTOL*|reference|\n"
     "  --atol X, --rtol X      tolerances for --expect (default 1e-4 each)\n"
     "  --seed N                seed for Dropout nodes in training mode (default 0)\n"
-    "  --memory-limit BYTES    refuse plans needing more memory (default 8 GiB)\n";
+    "  --memory-limit BYTES    refuse plans needing more memory (default 8 GiB)\n"
+    "  --qdq-simulate          run a quantized (QDQ) model as it is, in float, instead of\n"
+    "                          fused into integer kernels (the reference; docs/int8.md)\n";
 
 static void print_summary(const char *name, const graph_value *v)
 {
@@ -147,6 +149,7 @@ int cli_run(int argc, char **argv)
     const char **in_spec = calloc((size_t)argc, sizeof *in_spec);
     const char **expect_spec = calloc((size_t)argc, sizeof *expect_spec);
     int n_spec = 0, n_expect = 0;
+    inference_options iopt = {0};
     double atol = 1e-4, rtol = 1e-4;
     rt_options opt = {0};
     int rc = 0;
@@ -183,6 +186,8 @@ int cli_run(int argc, char **argv)
                 rc = cli_usage_error("run", "--seed expects a number, got '%s'", argv[i]);
                 goto usage_done;
             }
+        } else if (!strcmp(a, "--qdq-simulate")) {
+            iopt.qdq_simulate = true;
         } else if (!strcmp(a, "--memory-limit") && has_val) {
             char *end;
             opt.memory_limit = strtoll(argv[++i], &end, 10);
@@ -211,7 +216,8 @@ int cli_run(int argc, char **argv)
         goto usage_done;
     }
     /* Dropout/Identity removed, BatchNormalization folded into Conv/Gemm */
-    if (passes_optimize_inference(g, NULL, &err)) {
+    inference_stats ist;
+    if (passes_optimize_inference_opt(g, &iopt, &ist, &err)) {
         ssdc_error_prefix(&err, "%s", path);
         rc = cli_error(&err);
         graph_free(g);

@@ -1,4 +1,5 @@
 #include "passes/inference.h"
+#include "passes/qfuse.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -268,6 +269,12 @@ ssdc_status passes_fold_batchnorm(graph *g, const bool *keep, int *n_folded, ssd
 
 ssdc_status passes_optimize_inference(graph *g, inference_stats *stats, ssdc_error *err)
 {
+    return passes_optimize_inference_opt(g, NULL, stats, err);
+}
+
+ssdc_status passes_optimize_inference_opt(graph *g, const inference_options *opt,
+                                          inference_stats *stats, ssdc_error *err)
+{
     inference_stats s = {0};
     bool *remove = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *remove);
     if (!remove)
@@ -304,6 +311,12 @@ ssdc_status passes_optimize_inference(graph *g, inference_stats *stats, ssdc_err
     free(remove);
     if (!st)
         st = graph_validate(g, err);
+    if (!st && !(opt && opt->qdq_simulate) && qfuse_is_qdq_graph(g)) {
+        qfuse_stats q;
+        st = passes_qfuse(g, &q, err);
+        s.qdq_fused = q.n_fused;
+        s.qdq_unfused = q.n_unfused;
+    }
     if (stats)
         *stats = s;
     return st;

@@ -10,8 +10,20 @@
 
 typedef struct {
     int dropout_removed, identity_removed, bn_folded, dead_removed;
+    int qdq_fused;      /* float ops of a QDQ graph made integer (passes/qfuse.h) */
+    int qdq_unfused;    /* float ops left between DQ and Q */
 } inference_stats;
 
+typedef struct {
+    /* A QDQ graph (QuantizeLinear/DequantizeLinear, docs/int8.md) is run as
+     * it is, in float, instead of fused into integer ops: the reference. */
+    bool qdq_simulate;
+} inference_options;
+
+/* The cleanup above, then (unless opt->qdq_simulate) passes_qfuse on a QDQ
+ * graph.  opt may be NULL (defaults: fuse). */
+ssdc_status passes_optimize_inference_opt(graph *g, const inference_options *opt,
+                                          inference_stats *stats, ssdc_error *err);
 ssdc_status passes_optimize_inference(graph *g, inference_stats *stats, ssdc_error *err);
 
 /* Only the BatchNormalization folding of passes_optimize_inference (for a

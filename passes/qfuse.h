@@ -1,11 +1,16 @@
 /* QDQ fusion (docs/int8.md): DequantizeLinear -> float op -> QuantizeLinear
  * into ssdc's integer ops.
  *
- * This stop implements the first step only: every QuantizeLinear /
- * DequantizeLinear node's parameters are validated (errors name the node),
- * and the float ops sitting between DQ and Q are counted as not fused (the
- * graph is left unchanged and still runs in float).  The rewrites into
- * QConv/QGemm/QAdd/QAvgPool/QLut are not written yet. */
+ * Every QuantizeLinear / DequantizeLinear node's parameters are validated
+ * (errors name the node).  Then, with int8 activations and per-tensor
+ * activation parameters: Conv / Gemm / MatMul with constant int8 weights
+ * (zero point 0, per tensor or per output channel) [-> Relu/Clip] -> Q
+ * become QConv / QGemm; Add -> QAdd; GlobalAveragePool and ReduceMean over
+ * the spatial axes -> QAvgPool; a unary elementwise op -> QLut;
+ * MaxPool/GlobalMaxPool/ReduceMax and views with equal parameters on both
+ * sides run on the int8 tensor.  Whatever does not match stays in float
+ * with its DQ/Q (the graph still runs) and is counted.  Not yet: uint8
+ * activations, QLinearConv/QLinearMatMul files. */
 #ifndef SSDC_PASSES_QFUSE_H
 #define SSDC_PASSES_QFUSE_H
 
@@ -23,10 +28,10 @@ typedef struct {
 /* True when g has at least one QuantizeLinear or DequantizeLinear node. */
 bool qfuse_is_qdq_graph(const graph *g);
 
-/* Validates the Q/DQ parameters of g (scale > 0 and finite, zero point in
- * its type's range and of the input/output type, per-axis lengths equal to
- * the axis' extent when the shape is known) and fills *st (may be NULL).
- * Errors name the node. */
+/* Validates the Q/DQ parameters of g (scale > 0 and finite, zero point of
+ * the input/output type, per-axis lengths equal to the axis' extent when the
+ * shape is known), fuses as above and fills *st (may be NULL).  Errors
+ * name the node (also a requantization multiplier qmath cannot hold). */
 ssdc_status passes_qfuse(graph *g, qfuse_stats *st, ssdc_error *err);
 
 #endif

@@ -120,6 +120,90 @@ static void apply_percentile(calib_state *s, double pct)
     }
 }
 
+/* TensorRT's entropy calibration on one side of the histogram: h[0..n) the
+ * bins from zero outwards; returns the number of bins to keep (the threshold
+ * is that many bin widths from zero) minimising KL(P || Q), P the clipped
+ * distribution (outliers added to its last bin), Q P quantized to 128
+ * levels. */
+static int kl_threshold(const int64_t *h, int n)
+{
+    enum { LEVELS = 128 };
+    if (n <= LEVELS)
+        return n;
+    double *pd = malloc((size_t)n * sizeof *pd), *qd = malloc((size_t)n * sizeof *qd);
+    if (!pd || !qd) {
+        free(pd), free(qd);
+        return n;
+    }
+    int best = n;
+    double best_kl = INFINITY;
+    for (int i = LEVELS; i <= n; i++) {
+        double outl = 0, sp = 0, sq = 0;
+        for (int b = i; b < n; b++)
+            outl += (double)h[b];
+        for (int b = 0; b < i; b++)
+            pd[b] = (double)h[b];
+        pd[i - 1] += outl;
+        for (int l = 0; l < LEVELS; l++) {
+            int b0 = (int)((int64_t)l * i / LEVELS), b1 = (int)((int64_t)(l + 1) * i / LEVELS);
+            double m = 0;
+            int nz = 0;
+            for (int b = b0; b < b1; b++)
+                m += pd[b], nz += pd[b] != 0;
+            for (int b = b0; b < b1; b++)
+                qd[b] = pd[b] != 0 ? m / nz : 0;
+        }
+        for (int b = 0; b < i; b++)
+            sp += pd[b], sq += qd[b];
+        if (sp <= 0 || sq <= 0)
+            continue;
+        double kl = 0;
+        for (int b = 0; b < i; b++) {
+            if (pd[b] <= 0)
+                continue;
+            double q = qd[b] / sq;
+            kl += pd[b] / sp * log(pd[b] / sp / (q > 0 ? q : 1e-12));
+        }
+        if (kl < best_kl)
+            best_kl = kl, best = i;
+    }
+    free(pd), free(qd);
+    return best;
+}
+
+/* Entropy calibration of each side of zero separately (asymmetric ranges):
+ * the bins above the one holding 0 for the max, those below it mirrored
+ * for the min. */
+static void apply_entropy(calib_state *s)
+{
+    calib_ranges *r = s->r;
+    int64_t *mirror = malloc(CALIB_BINS * sizeof *mirror);
+    if (!mirror)
+        return;
+    for (int t = 0; t < r->n_tensors; t++) {
+        double lo = r->min[t], w = ((double)r->max[t] - lo) / CALIB_BINS;
+        if (!r->observed[t] || w <= 0)
+            continue;
+        const int64_t *h = s->hist + (size_t)t * CALIB_BINS;
+        int z = lo >= 0 ? 0 : (int)(-lo / w);
+        z = z >= CALIB_BINS ? CALIB_BINS - 1 : z;
+        double zero_edge = lo + w * z; /* lower edge of the bin holding 0 */
+        if (r->max[t] > 0) {
+            int k = kl_threshold(h + z, CALIB_BINS - z);
+            double mx = zero_edge + w * k;
+            r->max[t] = mx < r->max[t] ? (float)mx : r->max[t];
+        }
+        if (lo < 0) {
+            for (int b = 0; b <= z; b++)
+                mirror[b] = h[z - b];
+            int k = kl_threshold(mirror, z + 1);
+            double mn = zero_edge + w - w * k;
+            r->min[t] = mn > r->min[t] ? (float)mn : r->min[t];
+        }
+    }
+    free(mirror);
+}
+
 ssdc_status calib_collect(const graph *g, const graph_value *batches, int n_batches,
                           const calib_options *opt, calib_ranges *out, ssdc_error *err)
 {
@@ -139,14 +223,16 @@ ssdc_status calib_collect(const graph *g, const graph_value *batches, int n_batc
     }
     calib_state s = {.g = g, .r = out};
     ssdc_status st = run_pass(g, batches, n_batches, &s, err);
-    if (!st && opt && opt->method == CALIB_PERCENTILE) {
+    if (!st && opt && opt->method != CALIB_MINMAX) {
         s.hist = calloc(n * CALIB_BINS, sizeof *s.hist);
         if (!s.hist)
             st = ssdc_fail(err, SSDC_ERR_NOMEM, "out of memory");
         else
             st = run_pass(g, batches, n_batches, &s, err);
-        if (!st)
+        if (!st && opt->method == CALIB_PERCENTILE)
             apply_percentile(&s, opt->percentile);
+        else if (!st)
+            apply_entropy(&s);
         free(s.hist);
     }
     if (st)
@@ -167,6 +253,10 @@ ssdc_status calib_parse_method(const char *s, calib_options *opt, ssdc_error *er
     *opt = (calib_options){.method = CALIB_MINMAX};
     if (!strcmp(s, "minmax"))
         return SSDC_OK;
+    if (!strcmp(s, "entropy")) {
+        opt->method = CALIB_ENTROPY;
+        return SSDC_OK;
+    }
     if (!strncmp(s, "percentile:", 11)) {
         char *end;
         double p = strtod(s + 11, &end);
@@ -176,5 +266,5 @@ ssdc_status calib_parse_method(const char *s, calib_options *opt, ssdc_error *er
         }
     }
     return ssdc_fail(err, SSDC_ERR_ARG,
-                     "calibration method '%s': expected minmax or percentile:P (0 < P <= 100)", s);
+                     "calibration method '%s': expected minmax, entropy or percentile:P (0 < P <= 100)", s);
 }

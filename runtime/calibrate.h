@@ -5,7 +5,12 @@
  *   CALIB_MINMAX      the extremes seen over all samples;
  *   CALIB_PERCENTILE  the P-th percentile as max and the (100-P)-th as min,
  *                     from a CALIB_BINS-bin histogram over [min, max] made
- *                     in a second pass (exact to one bin width).
+ *                     in a second pass (exact to one bin width);
+ *   CALIB_ENTROPY     TensorRT's KL-divergence threshold search (128 levels)
+ *                     on the same histogram, applied to each side of zero
+ *                     separately (the max from the bins above 0, the min
+ *                     from those below it, mirrored): ranges stay
+ *                     asymmetric.
  * A NaN or Inf in a sample or an activation is an error naming the sample
  * index and the tensor. */
 #ifndef SSDC_RUNTIME_CALIBRATE_H
@@ -15,7 +20,7 @@
 
 #define CALIB_BINS 2048
 
-typedef enum { CALIB_MINMAX, CALIB_PERCENTILE } calib_method;
+typedef enum { CALIB_MINMAX, CALIB_PERCENTILE, CALIB_ENTROPY } calib_method;
 
 typedef struct {
     calib_method method;
@@ -34,7 +39,7 @@ ssdc_status calib_collect(const graph *g, const graph_value *batches, int n_batc
                           const calib_options *opt, calib_ranges *out, ssdc_error *err);
 void calib_ranges_free(calib_ranges *r);
 
-/* Parses "minmax" | "percentile:P" (0 < P <= 100). */
+/* Parses "minmax" | "entropy" | "percentile:P" (0 < P <= 100). */
 ssdc_status calib_parse_method(const char *s, calib_options *opt, ssdc_error *err);
 
 #endif

@@ -177,3 +177,27 @@ Test(calibrate, bad_method)
     cr_assert(strstr(err.msg, "percentile:0"), "%s", err.msg);
     cr_assert_eq(calib_parse_method("entropyx", &opt, &err), SSDC_ERR_ARG);
 }
+
+/* 99% of the values uniform in [-1, 1], 1% at 100: entropy clips the max
+ * far below the outlier and keeps the dense side (fewer bins than levels). */
+Test(calibrate, entropy_clips_outliers)
+{
+    int x, r, y;
+    graph *g = two_branch(&x, &r, &y);
+    float *xs = malloc(N_SAMPLES * 100 * sizeof *xs);
+    for (int k = 0; k < N_SAMPLES * 100; k++)
+        xs[k] = k % 100 == 99 ? 100.0f : -1.0f + 2.0f * (float)(k % 99) / 98.0f;
+    graph_value b[1] = {{0}};
+    int64_t d[2] = {N_SAMPLES, 100};
+    graph_value_set_shape(&b[0], GRAPH_DT_FLOAT, 2, d);
+    b[0].data = xs;
+    calib_options opt;
+    cr_assert_eq(calib_parse_method("entropy", &opt, &err), SSDC_OK);
+    calib_ranges cr;
+    cr_assert_eq(calib_collect(g, b, 1, &opt, &cr, &err), SSDC_OK, "%s", err.msg);
+    cr_assert(cr.max[x] >= 1.0f && cr.max[x] < 10.0f, "max %g", cr.max[x]);
+    cr_assert_eq(cr.min[x], -1.0f);
+    calib_ranges_free(&cr);
+    free(xs);
+    graph_free(g);
+}

@@ -203,22 +203,28 @@ static bool all_finite(const graph_value *v)
 }
 
 static ssdc_status run_nodes(rt_plan *p, const graph_value *inputs, bool check, int *bad_node,
-                             int *bad_output, ssdc_error *err);
+                             int *bad_output, rt_observe_fn obs, void *obs_ctx, ssdc_error *err);
 
 ssdc_status rt_plan_find_nonfinite(rt_plan *p, const graph_value *inputs, int *node, int *output,
                                    ssdc_error *err)
 {
     *node = *output = -1;
-    return run_nodes(p, inputs, true, node, output, err);
+    return run_nodes(p, inputs, true, node, output, NULL, NULL, err);
 }
 
 ssdc_status rt_plan_run(rt_plan *p, const graph_value *inputs, ssdc_error *err)
 {
-    return run_nodes(p, inputs, false, NULL, NULL, err);
+    return run_nodes(p, inputs, false, NULL, NULL, NULL, NULL, err);
+}
+
+ssdc_status rt_plan_run_observe(rt_plan *p, const graph_value *inputs, rt_observe_fn fn, void *ctx,
+                                ssdc_error *err)
+{
+    return run_nodes(p, inputs, false, NULL, NULL, fn, ctx, err);
 }
 
 static ssdc_status run_nodes(rt_plan *p, const graph_value *inputs, bool check, int *bad_node,
-                             int *bad_output, ssdc_error *err)
+                             int *bad_output, rt_observe_fn obs, void *obs_ctx, ssdc_error *err)
 {
     const graph *g = p->g;
     if (!rt_plan_matches(p, inputs))
@@ -276,6 +282,9 @@ static ssdc_status run_nodes(rt_plan *p, const graph_value *inputs, bool check, 
                 }
             }
         }
+        for (int o = 0; obs && !st && o < n->n_outputs; o++)
+            if (n->outputs[o] >= 0)
+                st = obs(obs_ctx, ni, n->outputs[o], &vals[n->outputs[o]], err);
     }
 stop:
     p->runs++;

@@ -47,6 +47,16 @@ uint64_t rt_plan_step(const rt_plan *p);
 ssdc_status rt_plan_run(rt_plan *p, const graph_value *inputs, ssdc_error *err);
 const graph_value *rt_plan_output(const rt_plan *p, int i);
 
+/* Called with every output of every node run, right after its step: value
+ * is valid only during the call (the plan shares memory).  A non-OK return
+ * stops the run and is returned by rt_plan_run_observe. */
+typedef ssdc_status (*rt_observe_fn)(void *ctx, int node, int tensor, const graph_value *value,
+                                     ssdc_error *err);
+/* rt_plan_run that calls fn after every step.  Nodes folded at plan time
+ * (constants) are not reported; graph inputs are the caller's. */
+ssdc_status rt_plan_run_observe(rt_plan *p, const graph_value *inputs, rt_observe_fn fn, void *ctx,
+                                ssdc_error *err);
+
 /* Runs the plan node by node and stops at the first node with a NaN or Inf
  * in a float output: *node and *output name it (-1 when every value is
  * finite).  For diagnosing a non-finite loss; set the step first to replay a

@@ -6,6 +6,7 @@
  *                                y_zero_point, act_min, act_max; Y's shape as Conv's
  *   QGemm(A, W, B?, M, S) -> Y   A [M, K] x W [N, K] -> Y [M, N]
  *   QAdd(A, B) -> Y              B of A's shape or one element; TFLM's attributes
+ *                                (left_shift in [0, 23]: 255 * 2^left_shift fits int32)
  *   QAvgPool(X) -> Y             mean over axes >= 2 (keepdims, default 1)
  *   QLut(X, T) -> Y              T int8 [256]
  *
@@ -271,7 +272,7 @@ static ssdc_status qadd_infer(graph_infer_ctx *c, ssdc_error *err)
     if ((st = qint_attr_range(c, "a_zero_point", 0, -128, 127, NULL, err)) ||
         (st = qint_attr_range(c, "b_zero_point", 0, -128, 127, NULL, err)) ||
         (st = qint_attr_range(c, "y_zero_point", 0, -128, 127, NULL, err)) ||
-        (st = qint_attr_range(c, "left_shift", 20, 0, 30, NULL, err)) ||
+        (st = qint_attr_range(c, "left_shift", 20, 0, 23, NULL, err)) ||
         (st = qint_check_mult(c, "a_multiplier", "a_shift", err)) ||
         (st = qint_check_mult(c, "b_multiplier", "b_shift", err)) ||
         (st = qint_check_mult(c, "y_multiplier", "y_shift", err)) ||

@@ -29,7 +29,7 @@ unsigned rt_kernel_caps(int op, uint32_t *inplace)
     case GRAPH_OP_RELU: case GRAPH_OP_LEAKYRELU: case GRAPH_OP_SIGMOID: case GRAPH_OP_TANH:
     case GRAPH_OP_NEG: case GRAPH_OP_ABS: case GRAPH_OP_EXP: case GRAPH_OP_LOG:
     case GRAPH_OP_SQRT: case GRAPH_OP_CLIP: case GRAPH_OP_DROPOUT: case GRAPH_OP_ADD:
-    case GRAPH_OP_SUB: case GRAPH_OP_MUL: case GRAPH_OP_DIV:
+    case GRAPH_OP_SUB: case GRAPH_OP_MUL: case GRAPH_OP_DIV: case GRAPH_OP_QLUT:
         *inplace = 1u;
         return 0;
     default:

@@ -15,6 +15,7 @@ int cli_eval(int argc, char **argv);
 int cli_distill(int argc, char **argv);
 int cli_pipeline(int argc, char **argv);
 int cli_codegen(int argc, char **argv);
+int cli_quantize(int argc, char **argv);
 /* Imports MODEL, makes it static (rt_prepare_static at opt->batch; the
  * runtime's plan of it in *rt, may be NULL) and generates its C. */
 ssdc_status cli_codegen_file(const char *model_path, const codegen_options *opt,

@@ -32,6 +32,9 @@ static const char usage[] =
     "  codegen MODEL.onnx -o OUTDIR --name NAME\n"
     "                                     dependency-free C99 inference code: OUTDIR/NAME.c\n"
     "                                     and NAME.h (--batch, --no-libm, --emit-main, ...)\n"
+    "  quantize MODEL.onnx --data SPEC -o OUT.onnx\n"
+    "                                     post-training int8 quantization (QDQ ONNX): per-\n"
+    "                                     tensor SQNR, float vs int8 test accuracy\n"
     "  report METRICS.csv -o REPORT.html  the HTML run report, rebuilt from the --metrics\n"
     "                                     log of train, distill or pipeline (which write\n"
     "                                     it directly with --report REPORT.html)\n"
@@ -90,6 +93,8 @@ int main(int argc, char **argv)
         return cli_pipeline(argc - 1, argv + 1);
     if (!strcmp(cmd, "codegen"))
         return cli_codegen(argc - 1, argv + 1);
+    if (!strcmp(cmd, "quantize"))
+        return cli_quantize(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))
         return cli_report(argc - 1, argv + 1);
     /* hidden: the man page ssdc.1 (roff) from the same usage strings */

@@ -28,6 +28,7 @@
 typedef struct {
     const graph *g;
     int64_t opset;
+    bool drop_unused;
     void **allocs;
     size_t n_allocs, cap_allocs;
     ssdc_error *err;
@@ -579,16 +580,28 @@ static ssdc_status ex_graph(ex_ctx *c, Onnx__GraphProto *gp)
     gp->node = nodes;
 
     /* initializers, in tensor order */
+    bool *used = NULL;
+    if (c->drop_unused) {
+        used = ex_alloc(c, (size_t)g->n_tensors, sizeof *used);
+        if (!used)
+            return SSDC_ERR_NOMEM;
+        for (int i = 0; i < g->n_nodes; i++)
+            for (int j = 0; j < g->nodes[i].n_inputs; j++)
+                if (g->nodes[i].inputs[j] >= 0)
+                    used[g->nodes[i].inputs[j]] = true;
+        for (int t = 0; t < g->n_tensors; t++)
+            used[t] |= g->tensors[t].is_output;
+    }
     size_t n_init = 0;
     for (int t = 0; t < g->n_tensors; t++)
-        n_init += g->tensors[t].kind == GRAPH_TENSOR_INITIALIZER;
+        n_init += g->tensors[t].kind == GRAPH_TENSOR_INITIALIZER && (!used || used[t]);
     Onnx__TensorProto **inits = ex_alloc(c, n_init, sizeof *inits);
     if (!inits)
         return SSDC_ERR_NOMEM;
     size_t k = 0;
     for (int t = 0; t < g->n_tensors; t++) {
         const graph_tensor *gt = &g->tensors[t];
-        if (gt->kind != GRAPH_TENSOR_INITIALIZER)
+        if (gt->kind != GRAPH_TENSOR_INITIALIZER || (used && !used[t]))
             continue;
         char label[300];
         snprintf(label, sizeof label, "initializer '%.256s'", gt->name);
@@ -686,6 +699,7 @@ ssdc_status onnx_export_buffer(const graph *g, const onnx_export_options *opt, u
     memset(&c, 0, sizeof c);
     c.g = g;
     c.err = err;
+    c.drop_unused = opt && opt->drop_unused;
     if ((st = onnx_export_opset(g, &c.opset, err)))
         return st;
 

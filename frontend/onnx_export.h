@@ -81,6 +81,7 @@ typedef struct {
     const char *producer_version; /* ModelProto.producer_version; NULL/"": omitted */
     int64_t ir_version;           /* 7 or 8; 0: ONNX_EXPORT_DEFAULT_IR_VERSION */
     bool value_info;              /* describe intermediate tensors with known dtype and rank */
+    bool drop_unused;             /* leave out initializers no node reads (not graph outputs) */
 } onnx_export_options;
 
 /* Encodes g into *data (malloc'd, *len bytes; the caller frees it).  On

@@ -248,6 +248,9 @@ ssdc_status passes_quantize(graph *g, const quant_range *ranges, const quant_opt
                          "%s: opset %lld: per-channel DequantizeLinear needs opset 13 or later "
                          "(re-export the model with opset_version=13)",
                          g->source && *g->source ? g->source : "model", (long long)g->opset);
+    ssdc_status st0 = graph_infer_shapes(g, err);
+    if (st0)
+        return st0;
     int nt = g->n_tensors, nn = g->n_nodes;
     act_param *act = calloc((size_t)(nt ? nt : 1), sizeof *act);
     int *order = malloc((size_t)(nn ? nn : 1) * sizeof *order);

@@ -195,7 +195,7 @@ static const graph_attr_spec qconv_attrs[] = {
 
 const graph_op_schema graph_schema_qconv = {
     .name = "QConv",
-    .min_in = 5, .max_in = 5,
+    .min_in = 2, .max_in = 5, /* B optional but positional: M, S checked by infer */
     .min_out = 1, .max_out = 1,
     .attrs = qconv_attrs,
     .infer = qconv_infer,
@@ -254,7 +254,7 @@ static const graph_attr_spec qgemm_attrs[] = {
 
 const graph_op_schema graph_schema_qgemm = {
     .name = "QGemm",
-    .min_in = 5, .max_in = 5,
+    .min_in = 2, .max_in = 5, /* B optional but positional: M, S checked by infer */
     .min_out = 1, .max_out = 1,
     .attrs = qgemm_attrs,
     .infer = qgemm_infer,

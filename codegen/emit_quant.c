@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codegen/emitter.h"
+#include "graph/ops/window.h"
 
 /* The text of graph/qmath.h's qmath_srdhm, qmath_rdivpot, qmath_mul and
  * qmath_clamp, and of a libm-free round-half-even quantize, prefixed P_. */
@@ -258,3 +259,101 @@ static ssdc_status emit_qgemm(cg_ctx *c, const cg_node *n, ssdc_error *err)
 }
 
 const codegen_emitter codegen_emitter_qgemm = {check_qweights, emit_qgemm, CG_TYPED};
+
+/* ---- QConv ---- */
+
+static bool qconv_window(const cg_node *n, graph_window3 *w3, char *why, size_t size)
+{
+    const graph_value *x = n->in[0], *w = n->in[1];
+    int ns = x->rank - 2;
+    if (ns < 1 || ns > 3 || w->rank != x->rank) {
+        snprintf(why, size, "input of rank %d (1 to 3 spatial dimensions supported)", x->rank);
+        return false;
+    }
+    graph_window win;
+    if (graph_window_resolve(n->node, ns, x->dims + 2, w->dims + 2, true, &win, why, size))
+        return false;
+    graph_window_to3(&win, w3);
+    return true;
+}
+
+static bool check_qconv(const cg_ctx *c, const cg_node *n, char *why, size_t size)
+{
+    if (!check_qweights(c, n, why, size))
+        return false;
+    graph_window3 w3;
+    if (!qconv_window(n, &w3, why, size))
+        return false;
+    int64_t group = graph_attr_int(n->node, "group", 1);
+    const graph_value *x = n->in[0], *w = n->in[1];
+    if (group < 1 || w->dims[0] % group || w->dims[1] * group != x->dims[1]) {
+        snprintf(why, size, "channels do not match the groups");
+        return false;
+    }
+    return true;
+}
+
+/* Spatial index expression of dimension d ("od * 2 + kd * 1 - 1"). */
+static void qconv_pos(char *buf, size_t size, const char *o, const char *k, int64_t stride, int64_t dil,
+                      int64_t pad)
+{
+    snprintf(buf, size, "%s * %lld + %s * %lld - %lld", o, (long long)stride, k, (long long)dil,
+             (long long)pad);
+}
+
+static ssdc_status emit_qconv(cg_ctx *c, const cg_node *n, ssdc_error *err)
+{
+    (void)err;
+    const graph_node *g = n->node;
+    graph_window3 w;
+    char msg[256];
+    qconv_window(n, &w, msg, sizeof msg);
+    const graph_value *x = n->in[0], *wt = n->in[1];
+    int64_t N = x->dims[0], C = x->dims[1], M = wt->dims[0], CPG = wt->dims[1];
+    int64_t G = graph_attr_int(g, "group", 1), MPG = M / G;
+    int64_t KS = w.kernel_size, IN = w.in_size, OUT = w.out_size;
+    if (N * M * OUT == 0)
+        return SSDC_OK;
+    const char *p = cg_qmath(c);
+    const char *X = cg_in(c, n, 0), *W = cg_in(c, n, 1), *B = n->in[2] ? cg_in(c, n, 2) : NULL;
+    const char *Y = cg_out(c, n, 0);
+    char mm[160], ss[160];
+    q_ms_expr(c, n, "m", mm, ss, sizeof mm);
+    static const char *od[3] = {"od", "oh", "ow"}, *kd[3] = {"kd", "kh", "kw"}, *id[3] = {"id", "ih", "iw"};
+    cg_printf(c, "    for (int nb = 0; nb < %lld; nb++)\n", (long long)N);
+    cg_printf(c, "    for (int m = 0; m < %lld; m++) {\n", (long long)M);
+    cg_printf(c, "        const int8_t *xg = %s + nb * %lld + (m / %lld) * %lld;\n", X, (long long)(C * IN),
+              (long long)MPG, (long long)(CPG * IN));
+    cg_printf(c, "        const int8_t *wm = %s + m * %lld;\n", W, (long long)(CPG * KS));
+    cg_printf(c, "        int8_t *ym = %s + (nb * %lld + m) * %lld;\n", Y, (long long)M, (long long)OUT);
+    for (int d = 0; d < 3; d++)
+        cg_printf(c, "%*sfor (int %s = 0; %s < %lld; %s++)%s\n", 8 + 4 * d, "", od[d], od[d],
+                  (long long)w.out[d], od[d], d == 2 ? " {" : "");
+    cg_printf(c, "                    int32_t acc = %s%s;\n", B ? B : "0", B ? "[m]" : "");
+    cg_printf(c, "                    for (int ci = 0; ci < %lld; ci++)\n", (long long)CPG);
+    for (int d = 0; d < 3; d++)
+        cg_printf(c, "%*sfor (int %s = 0; %s < %lld; %s++)%s\n", 24 + 4 * d, "", kd[d], kd[d],
+                  (long long)w.kernel[d], kd[d], d == 2 ? " {" : "");
+    int b = 40;
+    for (int d = 0; d < 3; d++) {
+        char pos[160];
+        qconv_pos(pos, sizeof pos, od[d], kd[d], w.stride[d], w.dilation[d], w.pad_begin[d]);
+        cg_printf(c, "%*sconst int %s = %s;\n", b, "", id[d], pos);
+    }
+    cg_printf(c, "%*sif (id >= 0 && id < %lld && ih >= 0 && ih < %lld && iw >= 0 && iw < %lld)\n", b, "",
+              (long long)w.in[0], (long long)w.in[1], (long long)w.in[2]);
+    cg_printf(c, "%*sacc += ((int32_t)xg[ci * %lld + (id * %lld + ih) * %lld + iw] - %d) *\n", b + 4, "",
+              (long long)IN, (long long)w.in[1], (long long)w.in[2], (int)graph_attr_int(g, "x_zero_point", 0));
+    cg_printf(c, "%*s(int32_t)wm[ci * %lld + (kd * %lld + kh) * %lld + kw];\n", b + 8, "", (long long)KS,
+              (long long)w.kernel[1], (long long)w.kernel[2]);
+    cg_printf(c, "%*s}\n", 36, "");
+    cg_printf(c, "                    ym[(od * %lld + oh) * %lld + ow] =\n", (long long)w.out[1],
+              (long long)w.out[2]);
+    cg_printf(c, "                        (int8_t)%s_qclamp(%d + %s_qmul(acc, %s, %s), %d, %d);\n", p,
+              (int)graph_attr_int(g, "y_zero_point", 0), p, mm, ss, (int)graph_attr_int(g, "act_min", -128),
+              (int)graph_attr_int(g, "act_max", 127));
+    cg_printf(c, "                }\n    }\n");
+    return SSDC_OK;
+}
+
+const codegen_emitter codegen_emitter_qconv = {check_qconv, emit_qconv, CG_TYPED};

@@ -66,6 +66,7 @@ struct cg_ctx {
     cg_buf consts, funcs, body;
     cg_buf *cur;
     bool math_used[CG_FN_COUNT];
+    bool qmath_used;      /* cg_qmath: the fixed-point functions are emitted */
     char math_name[CG_FN_COUNT][96];
     char flit[8][64];
     int flit_slot;
@@ -105,6 +106,12 @@ const char *cg_math(cg_ctx *c, cg_math_fn fn)
 {
     c->math_used[fn] = true;
     return c->math_name[fn];
+}
+
+const char *cg_qmath(cg_ctx *c)
+{
+    c->qmath_used = true;
+    return c->name;
 }
 
 const char *cg_flit(cg_ctx *c, float v)
@@ -1268,6 +1275,10 @@ ssdc_status codegen_generate(const graph *g, const codegen_options *opt, codegen
         cg_buf_puts(&s, c->consts.s ? c->consts.s : "");
         if (opt->no_libm)
             cg_mathlib_emit(&s, N, c->math_used);
+        if (c->qmath_used) {
+            cg_qmath_emit(&s, N);
+            cg_quantize_fn_emit(&s, N);
+        }
         for (int a = 0; a < AR_COUNT; a++) {
             int64_t total = c->arena_elems[a] + c->extra_elems[a];
             if (total > 0)

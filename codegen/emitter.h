@@ -89,6 +89,13 @@ const char *cg_out(cg_ctx *c, const cg_node *n, int o);
 const char *cg_add_const(cg_ctx *c, const char *hint, const float *data, int64_t n);
 /* Name of a math function in the generated code (marks it used). */
 const char *cg_math(cg_ctx *c, cg_math_fn fn);
+/* Marks the fixed-point functions of graph/qmath.h used (emitted once as
+ * static inline text: PREFIX_srdhm, _rdivpot, _qmul, _qclamp, _quantize)
+ * and returns PREFIX. */
+const char *cg_qmath(cg_ctx *c);
+/* The text of those functions (codegen/emit_quant.c). */
+void cg_qmath_emit(cg_buf *b, const char *prefix);
+void cg_quantize_fn_emit(cg_buf *b, const char *prefix);
 /* A float literal as text (valid until the next call with the same slot,
  * 8 rotating slots). */
 const char *cg_flit(cg_ctx *c, float v);

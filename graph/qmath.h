@@ -8,7 +8,8 @@
  *   qmath_mul(x, m, shift) == round(x * r)
  *
  * with the rounding of those two steps: the doubling high multiply rounds
- * half away from zero, the final right shift rounds half away from zero
+ * halves up (toward +infinity: gemmlowp's nudge), the final right shift rounds
+ * half away from zero
  * (with a left shift first when shift > 0).  Pure integer code: no float
  * in the per-element path.  See docs/int8.md. */
 #ifndef SSDC_GRAPH_QMATH_H
@@ -16,7 +17,8 @@
 
 #include <stdint.h>
 
-/* gemmlowp SaturatingRoundingDoublingHighMul: round(a * b / 2^31), the
+/* gemmlowp SaturatingRoundingDoublingHighMul: round(a * b / 2^31) (halves
+ * toward +infinity), the
  * single overflow case (INT32_MIN * INT32_MIN) saturating to INT32_MAX. */
 static inline int32_t qmath_srdhm(int32_t a, int32_t b)
 {
